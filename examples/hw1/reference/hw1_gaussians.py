@@ -1,0 +1,1 @@
+../../../solutions/hw1_gaussians.py

@@ -1,0 +1,1 @@
+../../../assignments/hw1_gaussians.py

@@ -1,0 +1,47 @@
+"""Command line: ``python -m grader <command> …``. It only parses and dispatches.
+
+Exit codes: 0 when the command did its job (whatever the scores), 1 for an
+expected error (a missing file, an unknown homework; one line on stderr),
+2 for bad usage, 3 when the grader itself failed (a bug; traceback on stderr).
+"""
+import argparse
+import sys
+import traceback
+
+from .commands import check, demo, grade, public_data_cmd
+from .engine import GraderError
+from .homeworks import UnknownHomework
+from .public_data import StalePublicData
+from .submission import SubmissionError
+
+COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m grader",
+                                     description="Autograder for the deep generative models course.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
+    return parser
+
+
+def main(argv=None):
+    """Run one command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except (FileNotFoundError, SubmissionError, UnknownHomework, StalePublicData) as exc:
+        message = exc.args[0] if isinstance(exc, UnknownHomework) else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    except GraderError as exc:
+        print(f"grader error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - a grader bug: say so, with the traceback
+        traceback.print_exc()
+        print("grader error: this is a bug of the grader, not of the submission", file=sys.stderr)
+        return 3

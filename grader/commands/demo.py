@@ -1,0 +1,42 @@
+"""``demo``: grade the example submissions under ``examples/`` and print their grades."""
+import os
+import tempfile
+
+from .. import homeworks
+from ..homeworks import PROJECT_ROOT
+from ..reporters.gradescope import to_gradescope, write_json_atomic
+from ..reporters.terminal import print_result
+from .grade import grade_submission
+
+HELP = "grade the bundled example submissions (reference, stubs, buggy) and print the grades"
+
+
+def add_arguments(parser):
+    parser.add_argument("--examples", default=os.path.join(PROJECT_ROOT, "examples"))
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--out", default=None, help="folder for the results.json files "
+                        "(default: a temporary folder)")
+
+
+def run(args):
+    out = args.out or tempfile.mkdtemp(prefix="grader-demo-")
+    rows = []
+    for hw in homeworks.HOMEWORKS.values():
+        folder = os.path.join(args.examples, hw.id)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            submission = os.path.join(folder, name)
+            if not os.path.isdir(submission):
+                continue
+            result, _ = grade_submission(hw, submission, seed=args.seed)
+            path = os.path.join(out, hw.id, name, "results.json")
+            write_json_atomic(path, to_gradescope(result))
+            print_result(result, title=f"\n{hw.id} — example '{name}' (seed {args.seed})",
+                         show_hidden_details=True)
+            rows.append((hw.id, name, result.score, result.max_score, result.seconds))
+    print("\nSummary")
+    for hw_id, name, score, best, secs in rows:
+        print(f"  {hw_id}  {name:<24} {score:>6g} / {best:g}   ({secs:.2f} s)")
+    print(f"results.json files under {out}")
+    return 0

@@ -1,0 +1,146 @@
+"""The one grading path behind every face (terminal, Gradescope, batch, notebook).
+
+config → checks → seeded cases → expected values on the trusted side → the
+sandbox runs the student's code on plain inputs → judges compare → results.
+"""
+import time
+import traceback
+
+from . import public_data
+from .compare.numeric import Verdict
+from .homeworks import PROJECT_ROOT, load_checks, load_reference
+from .results import CheckResult, GradeResult
+from .sandbox.supervisor import Outcome, Sandbox
+
+GRADER_VERSION = "0.1.0"
+
+
+class GraderError(Exception):
+    """The grader itself could not grade (a bug or broken installation, not the submission)."""
+
+
+def select(checks, only):
+    """Checks whose id or exercise name is in ``only`` (all when ``only`` is empty)."""
+    if not only:
+        return checks
+    wanted = set(only)
+    chosen = [c for c in checks if c.id in wanted or c.exercise in wanted]
+    unknown = wanted - {c.id for c in checks} - {c.exercise for c in checks}
+    if unknown:
+        known = ", ".join(sorted({c.exercise for c in checks}))
+        raise GraderError(f"no check or exercise named {', '.join(sorted(unknown))}; "
+                          f"exercises: {known}")
+    return chosen
+
+
+class _Expectations:
+    """Cases and expected values for each check: frozen for public checks, reference otherwise."""
+
+    def __init__(self, hw, seed):
+        self.hw = hw
+        self.seed = seed
+        self._public = None
+        self._reference = None
+
+    def cases(self, check):
+        if check.public:
+            if self._public is None:
+                self._public = public_data.load(self.hw)
+            if check.id not in self._public:
+                raise public_data.StalePublicData(
+                    f"public check {check.id} has no data: run `make public-data`")
+            return self._public[check.id]
+        if check.expected is None:
+            return [(case, None) for case in check.make_cases(self.seed)]
+        if self._reference is None:
+            self._reference = load_reference(self.hw)
+        return [(case, check.expected(self._reference, check, case))
+                for case in check.make_cases(self.seed)]
+
+
+def _judge(check, case, outputs, expected):
+    try:
+        return check.judge(case, outputs, expected)
+    except Exception as exc:  # a judge must never crash on odd plain data from a submission
+        return Verdict.fail(f"the result could not be judged ({type(exc).__name__}: {exc}); "
+                            "check its type and shape against the docstring")
+
+
+def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=(),
+          isolate=True, rerun=None, limits=None, progress=None, unreadable=""):
+    """Grade one student module; returns a ``GradeResult`` (never raises for the submission's faults).
+
+    ``rerun(check, case) -> str`` gives the command shown to replay a failure;
+    ``hide`` lists paths the worker must not see (the project tree is always hidden).
+    ``source_path=None`` with ``unreadable`` (the reason) grades a submission that has
+    no readable module: every check scores zero with that reason.
+    """
+    start = time.monotonic()
+    checks = select(load_checks(hw, include_hidden), only)
+    expectations = _Expectations(hw, seed)
+    result = GradeResult(homework=hw.id, module=hw.module, submission=str(source_path),
+                         seed=seed, hidden_included=include_hidden,
+                         grader_version=GRADER_VERSION)
+    if source_path is None:
+        imported = Outcome("import_failed", message=unreadable)
+        result.import_status, result.import_message = imported.status, imported.message
+        for check in checks:
+            result.checks.append(_run_check(check, expectations, None, imported, case_id, rerun))
+        result.seconds = time.monotonic() - start
+        return result
+    sandbox = Sandbox(hw.module, source_path, limits=limits or hw.limits,
+                      hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate)
+    with sandbox:
+        result.protections = sandbox.protections
+        imported = sandbox.start()
+        result.import_status = imported.status
+        result.import_message = imported.message
+        result.import_output = imported.output
+        for check in checks:
+            if progress:
+                progress(check)
+            result.checks.append(_run_check(check, expectations, sandbox, imported, case_id,
+                                            rerun))
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _run_check(check, expectations, sandbox, imported, case_id, rerun):
+    res = CheckResult(check_id=check.id, exercise=check.exercise, title=check.title,
+                      max_points=check.points, points=0.0, status="passed",
+                      public=check.public, visibility=check.visibility)
+    started = time.monotonic()
+    if not imported.ok:
+        res.status = "import_failed"
+        res.message = f"the module could not be imported: {imported.message}"
+        return res
+    try:
+        pairs = expectations.cases(check)
+    except public_data.StalePublicData:
+        raise
+    except Exception as exc:
+        raise GraderError(f"check {check.id} could not build its cases: "
+                          f"{traceback.format_exc(limit=3)}") from exc
+    if case_id is not None:
+        pairs = [(c, e) for c, e in pairs if c.id == str(case_id)]
+        if not pairs:
+            raise GraderError(f"check {check.id} has no case {case_id!r}")
+    res.n_cases = len(pairs)
+    for case, expected in pairs:
+        outcome = sandbox.call(check.steps(check, case), seconds=check.seconds)
+        if outcome.ok:
+            verdict = _judge(check, case, outcome.results, expected)
+            if verdict.passed:
+                continue
+            res.status, res.message = "failed", verdict.message
+        else:
+            res.status, res.message, res.where = outcome.status, outcome.message, outcome.where
+        res.failed_case, res.case_about = case.id, case.about
+        res.output = outcome.output
+        res.rerun = rerun(check, case) if rerun else ""
+        break
+    else:
+        res.points = check.points
+    res.seconds = time.monotonic() - started
+    return res
+

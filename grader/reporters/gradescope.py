@@ -1,0 +1,75 @@
+"""Gradescope's ``results.json`` from a ``GradeResult``.
+
+Schema: top-level ``score``, ``output``, ``tests[]`` with ``name``, ``score``,
+``max_score``, ``output``, ``visibility`` and ``status``. Public checks are
+``visible``; hidden checks keep their declared visibility (``after_due_date``
+by default), so their details appear only after the deadline.
+"""
+import json
+import os
+import tempfile
+
+from .terminal import render
+
+VALID_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
+
+
+def _test_output(c):
+    if c.passed:
+        return f"passed all {c.n_cases} case(s)"
+    if c.status == "not_implemented":
+        return "not implemented yet"
+    if c.status == "import_failed":
+        return c.message
+    parts = [f"case {c.failed_case!r}" + (f" ({c.case_about})" if c.case_about else "")
+             + f": {c.status}", c.message]
+    if c.where.strip():
+        parts.append("in your code:\n" + c.where.rstrip())
+    if c.output.strip():
+        parts.append("your code printed:\n" + c.output.rstrip())
+    if c.rerun:
+        parts.append(f"rerun this case: {c.rerun}")
+    return "\n".join(parts)
+
+
+def to_gradescope(result):
+    """The results.json document (a dict)."""
+    summary = render(result, show_hidden_details=False)
+    header = (f"{result.homework} graded with seed {result.seed} "
+              f"(regrade with --seed {result.seed}); grader {result.grader_version}\n"
+              f"protections: {', '.join(result.protections)}\n")
+    return {
+        "score": result.score,
+        "output": header + summary,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [{
+            "name": f"{c.exercise}: {c.title}" + ("" if c.public else " [hidden]"),
+            "score": c.points,
+            "max_score": c.max_points,
+            "status": "passed" if c.passed else "failed",
+            "output": _test_output(c),
+            "visibility": c.visibility,
+        } for c in result.checks],
+        "extra_data": {"seed": result.seed, "homework": result.homework,
+                       "grader_version": result.grader_version,
+                       "import_status": result.import_status,
+                       "protections": list(result.protections),
+                       "seconds": round(result.seconds, 3)},
+    }
+
+
+def write_json_atomic(path, document):
+    """Write JSON to ``path`` atomically (a temp file in the same folder, then rename)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,320 @@
+"""The trusted side of the sandbox: start, feed, time and kill worker processes.
+
+A ``Sandbox`` holds one worker for one student module. It copies the worker's
+own three files and the student's module into a fresh temporary folder outside
+the project, starts ``python -I`` there with limits and isolation applied
+before exec (``isolation.py``), imports the module, and then answers
+``call(steps)`` with an ``Outcome``: the plain results, or what went wrong
+(exception, not implemented, timeout, crash, memory, garbage). A worker that
+dies or overruns is killed with its whole process group and replaced by a
+fresh one on the next call, so one exercise's failure never costs another's.
+"""
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from . import isolation, protocol
+
+RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py")
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import worker; worker.main()"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-worker limits. ``call_seconds`` is wall clock for one request."""
+    call_seconds: float = 10.0
+    import_seconds: float = 30.0
+    cpu_seconds: float = 20.0
+    memory_bytes: int = 3 << 30
+    output_bytes: int = 4000
+    file_bytes: int = 64 << 20
+    message_bytes: int = 512 << 20
+    cpu_seconds_total: int = 3600
+
+
+@dataclass
+class Outcome:
+    """What one request to the worker produced. ``status`` is one of
+    ok, error, not_implemented, timeout, crashed, memory, garbage, import_failed."""
+    status: str
+    results: list = field(default_factory=list)
+    message: str = ""
+    where: str = ""
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+
+def _signal_name(num):
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def _contains(folder, path):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def clip(text, limit):
+    """Keep the head and tail of a long text, marking the cut."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n… [{len(text) - limit} characters cut] …\n{text[-half:]}"
+
+
+class Sandbox:
+    """One untrusted module in a limited worker process; see the module docstring."""
+
+    def __init__(self, module_name, source_path, *, limits=Limits(), hide=(), isolate=True,
+                 python=None):
+        self.module_name = module_name
+        self.source_path = os.path.abspath(source_path)
+        self.limits = limits
+        self.isolate = isolate
+        self.python = python or sys.executable
+        self.proc = None
+        self.import_outcome = None
+        self.root = tempfile.mkdtemp(prefix="grader-worker-")
+        # A folder that contains the worker's own folder cannot be covered; results are
+        # written only after the worker is gone, so such an output folder leaks nothing.
+        self.hide = tuple(sorted({os.path.abspath(p) for p in hide if os.path.isdir(p)
+                                  and not _contains(os.path.abspath(p), self.root)}))
+        self.runtime = os.path.join(self.root, "runtime")
+        self.submission = os.path.join(self.root, "submission")
+        self.output_path = os.path.join(self.root, "output.txt")
+        self._output_seen = 0
+        self.restarts = 0
+
+    # --- lifecycle ------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def protections(self):
+        caps = isolation.probe()
+        if self.isolate and caps.namespaces:
+            return caps.active
+        return tuple(p for p in caps.active if "namespace" not in p and "capabilities" not in p)
+
+    def _plan(self):
+        caps = isolation.probe()
+        namespaces = self.isolate and caps.namespaces
+        keep = ()
+        prefix = os.path.abspath(sys.prefix)
+        if any(_contains(h, prefix) for h in self.hide):
+            keep = (prefix,)
+        stash = os.path.join(self.root, "stash")
+        shutil.rmtree(stash, ignore_errors=True)
+        os.mkdir(stash)
+        return isolation.Plan(
+            memory_bytes=self.limits.memory_bytes,
+            cpu_seconds_total=self.limits.cpu_seconds_total,
+            file_bytes=self.limits.file_bytes,
+            hide=self.hide if namespaces else (),
+            keep=keep, stash=stash, namespaces=namespaces, network=namespaces)
+
+    def _prepare_files(self):
+        for folder in (self.runtime, self.submission):
+            shutil.rmtree(folder, ignore_errors=True)
+            os.makedirs(folder)
+        for name in RUNTIME_FILES:
+            shutil.copy(os.path.join(_HERE, name), self.runtime)
+        shutil.copy(self.source_path, os.path.join(self.submission, self.module_name + ".py"))
+
+    def start(self):
+        """Start a fresh worker and import the module; returns the import ``Outcome``."""
+        self._kill()
+        self._prepare_files()
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        config = {"fd_in": to_worker_r, "fd_out": from_worker_w,
+                  "module_name": self.module_name,
+                  "module_path": os.path.join(self.submission, self.module_name + ".py")}
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.submission, "PYTHONHASHSEED": "0",
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+        env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
+        plan = self._plan()
+        import json
+        with open(self.output_path, "ab") as out:
+            self._output_seen = out.tell()
+            self.proc = subprocess.Popen(
+                [self.python, "-I", "-c", _BOOT, self.runtime, json.dumps(config)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                pass_fds=(to_worker_r, from_worker_w), cwd=self.submission, env=env,
+                start_new_session=True, preexec_fn=plan.apply)
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self._to_worker = os.fdopen(to_worker_w, "wb", buffering=0)
+        self._from_worker = from_worker_r
+        outcome = self._request({"op": "import"}, self.limits.import_seconds)
+        if not outcome.ok:
+            outcome.status = "import_failed" if outcome.status in ("error", "not_implemented") \
+                else outcome.status
+            self._kill()
+        self.import_outcome = outcome
+        return outcome
+
+    def close(self):
+        """Kill the worker and delete its folder."""
+        self._kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _kill(self):
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for stream in (getattr(self, "_to_worker", None),):
+            if stream is not None:
+                stream.close()
+        os.close(self._from_worker)
+        self.proc = None
+
+    @property
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # --- calls ----------------------------------------------------------
+    def call(self, steps, *, seconds=None):
+        """Run ``steps`` (see ``worker.py``) in the worker; returns an ``Outcome``."""
+        if self.import_outcome is not None and not self.import_outcome.ok:
+            return self.import_outcome
+        if self.import_outcome is None or not self.alive:
+            if self.import_outcome is not None:
+                self.restarts += 1
+            first = self.start()
+            if not first.ok:
+                return first
+        seconds = seconds or self.limits.call_seconds
+        request = {"op": "run", "steps": protocol.encode(list(steps)),
+                   "cpu_seconds": max(seconds, self.limits.cpu_seconds)}
+        return self._request(request, seconds)
+
+    def _request(self, request, seconds):
+        start = time.monotonic()
+        try:
+            self._to_worker.write(self._frame(request))
+        except (BrokenPipeError, OSError):
+            return self._died(start)
+        try:
+            message = self._receive(start + seconds)
+        except TimeoutError:
+            self._kill()
+            return Outcome("timeout", message=f"took longer than the {seconds:g} s limit; the "
+                           "worker was stopped", output=self._new_output(),
+                           seconds=time.monotonic() - start)
+        except EOFError:
+            return self._died(start)
+        except protocol.ProtocolError as exc:
+            self._kill()
+            return Outcome("garbage", message=f"the worker sent an unreadable answer ({exc})",
+                           output=self._new_output(), seconds=time.monotonic() - start)
+        outcome = self._interpret(message)
+        outcome.seconds = time.monotonic() - start
+        outcome.output = self._new_output()
+        return outcome
+
+    @staticmethod
+    def _frame(message):
+        body = protocol.dumps(message)
+        return protocol.HEADER.pack(len(body)) + body
+
+    def _receive(self, deadline):
+        header = self._read(protocol.HEADER.size, deadline)
+        (length,) = protocol.HEADER.unpack(header)
+        if length > self.limits.message_bytes:
+            raise protocol.ProtocolError(f"answer of {length} bytes is over the limit")
+        return protocol.parse_body(self._read(length, deadline))
+
+    def _read(self, n, deadline):
+        chunks, left = [], n
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._from_worker], [], [], wait)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self._from_worker, min(left, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _died(self, start):
+        proc = self.proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:  # closed its channel but kept running
+                code = None
+        output = self._new_output()
+        self._kill()
+        if code is None:
+            message = "the worker closed its channel and was stopped"
+        elif code < 0:
+            name = _signal_name(-code)
+            reasons = {"SIGXCPU": "exceeded its CPU-time limit",
+                       "SIGXFSZ": "wrote more than the file-size limit",
+                       "SIGSEGV": "crashed (segmentation fault)",
+                       "SIGKILL": "was killed (memory or process limit)"}
+            message = f"the worker {reasons.get(name, 'was killed')} ({name})"
+        else:
+            message = f"the process exited with code {code} (os._exit or a crash)"
+        status = "memory" if "memory" in message else "crashed"
+        return Outcome(status, message=message, output=output, seconds=time.monotonic() - start)
+
+    def _interpret(self, message):
+        if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
+            self._kill()
+            return Outcome("garbage", message="the worker sent an answer of the wrong form")
+        if message["ok"]:
+            try:
+                results = protocol.decode(message.get("results", []))
+            except protocol.ProtocolError as exc:
+                return Outcome("garbage", message=str(exc))
+            if not isinstance(results, list):
+                return Outcome("garbage", message="the worker sent results of the wrong form")
+            return Outcome("ok", results=results)
+        error = message.get("error")
+        if not isinstance(error, dict):
+            return Outcome("garbage", message="the worker sent an error of the wrong form")
+        text = str(error.get("message", ""))[:4000]
+        if error.get("not_implemented"):
+            return Outcome("not_implemented", message="not implemented yet")
+        if error.get("memory"):
+            return Outcome("memory", message=f"ran out of memory (limit "
+                           f"{self.limits.memory_bytes >> 20} MiB): {text}")
+        return Outcome("error", message=text, where=str(error.get("where", ""))[:4000])
+
+    def _new_output(self):
+        try:
+            with open(self.output_path, "rb") as fh:
+                fh.seek(self._output_seen)
+                data = fh.read(1 << 20)
+                self._output_seen = fh.tell()
+        except OSError:
+            return ""
+        return clip(data.decode("utf-8", "replace"), self.limits.output_bytes)

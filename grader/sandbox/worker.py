@@ -1,0 +1,234 @@
+"""The untrusted side: a process that imports one student module and runs calls.
+
+Started by ``supervisor.py`` as a copy outside the project tree, with ``python
+-I`` and only its own folder on ``sys.path``: it cannot import the grader, the
+reference solutions or the checks. It reads requests from one pipe and writes
+answers to another (``protocol.py`` framing, plain data only); the student's
+prints go to the captured stdout/stderr, never to the channel.
+
+Requests:
+- ``{"op": "import"}``: import the student module named at start-up.
+- ``{"op": "run", "steps": [...], "cpu_seconds": s}``: run the steps in order.
+  A step is ``{"call": name | {"$ref": key, "attr": method}, "args": [...],
+  "kwargs": {...}, "save": key | None}`` or ``{"seed_global": k}``, which
+  seeds Python's, numpy's and torch's global generators (used by checks that
+  prove a submission ignores global state).
+
+Answers: ``{"ok": true, "results": [...]}`` (one plain value per step that is
+not saved) or ``{"ok": false, "error": {...}}``.
+"""
+import importlib.util
+import json
+import os
+import random
+import resource
+import sys
+import traceback
+
+try:
+    from . import protocol, callables
+except ImportError:  # started standalone by the supervisor
+    import protocol
+    import callables
+
+import numpy as np
+
+# Keep our own references before student code can monkeypatch module attributes.
+_asarray = np.asarray
+_ndarray = np.ndarray
+_generic = np.generic
+_default_rng = np.random.default_rng
+_encode = protocol.encode
+_write = protocol.write_message
+_read = protocol.read_message
+
+MAX_REQUEST_BYTES = 1 << 30
+MAX_MESSAGE_CHARS = 2000
+
+
+class _ReturnedNonData(Exception):
+    pass
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+def to_plain(value, depth=0):
+    """Convert what student code returned into plain data, or raise ``_ReturnedNonData``."""
+    if depth > 20:
+        raise _ReturnedNonData("nesting deeper than 20 levels")
+    torch = _torch()
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy().copy()
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, (_ndarray, _generic)):
+        arr = _asarray(value)
+        if arr.dtype == object:
+            raise _ReturnedNonData("an array of Python objects (dtype=object)")
+        return arr.copy()
+    if type(value) in (tuple, list):
+        items = [to_plain(v, depth + 1) for v in value]
+        return tuple(items) if type(value) is tuple else items
+    if isinstance(value, (int, float)):  # subclasses: take the plain value
+        return int(value) if isinstance(value, int) else float(value)
+    try:
+        arr = _asarray(value, dtype=float)
+    except Exception:
+        raise _ReturnedNonData(f"an object of type {type(value).__name__}") from None
+    if type(arr) is not _ndarray:
+        raise _ReturnedNonData(f"an object of type {type(value).__name__}")
+    return arr.copy()
+
+
+def _torch_generator(spec):
+    torch = _torch() or importlib.import_module("torch")
+    device = spec.get("device", "cpu")
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(spec["$torch_generator"]))
+    return gen
+
+
+def _tensor(spec):
+    torch = _torch() or importlib.import_module("torch")
+    arr = protocol.decode(spec["$tensor"])
+    return torch.as_tensor(arr, device=spec.get("device", "cpu"))
+
+
+class Worker:
+    def __init__(self, module_name, module_path, channel_in, channel_out):
+        self.module_name = module_name
+        self.module_path = module_path
+        self.channel_in = channel_in
+        self.channel_out = channel_out
+        self.module = None
+        self.saved = {}
+
+    # --- arguments -------------------------------------------------------
+    def live(self, value):
+        """Turn decoded plain data and markers into the objects a call receives."""
+        if isinstance(value, list):
+            return [self.live(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.live(v) for v in value)
+        if isinstance(value, dict):
+            if "$rng" in value:
+                return _default_rng(int(value["$rng"]))
+            if "$torch_generator" in value:
+                return _torch_generator(value)
+            if "$tensor" in value:
+                return _tensor(value)
+            if "$ref" in value:
+                return self.saved[value["$ref"]]
+            if "$fn" in value:
+                return callables.make(value["$fn"], self.live(value.get("kw", {})))
+            return {k: self.live(v) for k, v in value.items()}
+        if isinstance(value, _ndarray):
+            return value.copy()
+        return value
+
+    def target(self, call):
+        if isinstance(call, dict):
+            return getattr(self.saved[call["$ref"]], call["attr"])
+        if not hasattr(self.module, call):
+            raise AttributeError(f"the submission defines no '{call}'")
+        return getattr(self.module, call)
+
+    # --- requests --------------------------------------------------------
+    def do_import(self):
+        spec = importlib.util.spec_from_file_location(self.module_name, self.module_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[self.module_name] = module
+        spec.loader.exec_module(module)
+        self.module = module
+        return []
+
+    def do_run(self, request):
+        cpu = request.get("cpu_seconds")
+        if cpu:
+            used = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            want = int(used + cpu) + 1
+            if hard != resource.RLIM_INFINITY:
+                want = min(want, hard)
+            resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
+        results = []
+        for step in protocol.decode(request["steps"]):
+            if "seed_global" in step:
+                seed = int(step["seed_global"])
+                random.seed(seed)
+                np.random.seed(seed)
+                if _torch() is not None:
+                    _torch().manual_seed(seed)
+                continue
+            func = self.target(step["call"])
+            value = func(*self.live(step.get("args", [])), **self.live(step.get("kwargs", {})))
+            if step.get("save"):
+                self.saved[step["save"]] = value
+            else:
+                results.append(to_plain(value))
+        return results
+
+    def answer(self, message):
+        _write(self.channel_out, message)
+
+    def error(self, exc):
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == self.module_path]
+        where = "".join(traceback.format_list(frames[-5:]))
+        text = f"{type(exc).__name__}: {exc}"
+        if len(text) > MAX_MESSAGE_CHARS:
+            text = text[:MAX_MESSAGE_CHARS] + " …[truncated]"
+        return {
+            "ok": False,
+            "error": {
+                "type": type(exc).__name__,
+                "message": text,
+                "where": where[-MAX_MESSAGE_CHARS:],
+                "not_implemented": isinstance(exc, NotImplementedError),
+                "memory": isinstance(exc, MemoryError),
+                "non_data": isinstance(exc, _ReturnedNonData),
+            },
+        }
+
+    def serve(self):
+        while True:
+            try:
+                request = _read(self.channel_in, MAX_REQUEST_BYTES)
+            except EOFError:
+                return
+            try:
+                if request["op"] == "import":
+                    results = self.do_import()
+                else:
+                    results = self.do_run(request)
+                message = {"ok": True, "results": _encode(results)}
+            except SystemExit as exc:
+                message = self.error(RuntimeError(f"called sys.exit({exc.code!r})"))
+                message["error"]["type"] = "SystemExit"
+            except _ReturnedNonData as exc:
+                message = self.error(exc)
+                message["error"]["message"] = f"returned {exc}, not numbers or arrays"
+            except BaseException as exc:  # noqa: BLE001 - everything from student code is reported
+                message = self.error(exc)
+            try:
+                self.answer(message)
+            except TypeError as exc:  # a value that slipped past to_plain
+                self.answer({"ok": False, "error": {"type": "TypeError", "message": str(exc),
+                                                    "where": "", "not_implemented": False,
+                                                    "memory": False, "non_data": True}})
+
+
+def main():
+    """Entry point: ``worker.py CONFIG_JSON`` with the channel fds and module in the config."""
+    config = json.loads(sys.argv[-1])
+    channel_in = os.fdopen(config["fd_in"], "rb", buffering=0)
+    channel_out = os.fdopen(config["fd_out"], "wb", buffering=0)
+    submission_dir = os.path.dirname(config["module_path"])
+    sys.path.insert(0, submission_dir)
+    os.chdir(submission_dir)
+    Worker(config["module_name"], config["module_path"], channel_in, channel_out).serve()
+
+
+if __name__ == "__main__":
+    main()
