@@ -12,18 +12,21 @@ def _as_index(idx):
 def gaussian_logpdf(x, mu, Sigma):
     """log N(x; mu, Sigma) for x (D,) -> float, or x (N, D) -> (N,)."""
     x = np.asarray(x, dtype=float)
+    out = _logpdf_rows(np.atleast_2d(x), mu, Sigma)
+    return float(out[0]) if x.ndim == 1 else out
+
+
+def _logpdf_rows(X, mu, Sigma):
+    """(N,) log-densities of the rows of X (shared by the mixture functions)."""
     mu = np.asarray(mu, dtype=float)
     Sigma = np.asarray(Sigma, dtype=float)
-    single = x.ndim == 1
-    X = np.atleast_2d(x)
     D = mu.shape[0]
     L = np.linalg.cholesky(Sigma)
     diff = X - mu                                           # (N, D)
     z = np.linalg.solve(L, diff.T)                          # (D, N)
     maha = np.sum(z * z, axis=0)                            # (N,)
     logdet = 2.0 * np.sum(np.log(np.diag(L)))
-    out = -0.5 * (D * np.log(2.0 * np.pi) + logdet + maha)
-    return float(out[0]) if single else out
+    return -0.5 * (D * np.log(2.0 * np.pi) + logdet + maha)
 
 
 def gaussian_marginal(mu, Sigma, idx):
@@ -55,7 +58,7 @@ def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
 
 def _component_logpdfs(x, means, covs):
     X = np.asarray(x, dtype=float)
-    return np.stack([gaussian_logpdf(X, m, S) for m, S in zip(means, covs)], axis=1)  # (N, K)
+    return np.stack([_logpdf_rows(X, m, S) for m, S in zip(means, covs)], axis=1)  # (N, K)
 
 
 def _log_weights(weights):

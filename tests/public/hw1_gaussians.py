@@ -115,15 +115,19 @@ def _(rng):
 @checks.add("mixture_logpdf", "two components in 2-D", points=2,
             judge=close(rtol=1e-6, atol=1e-6))
 def _(rng):
-    w, m, c = random_mixture(rng, 2, 2)
-    yield Case("K=2 D=2 N=5", args=(rng.standard_normal((5, 2)), w, m, c))
+    _, m, c = random_mixture(rng, 2, 2, spread=0.7)
+    w = np.array([0.8, 0.2])
+    yield Case("K=2 D=2 N=5", args=(rng.standard_normal((5, 2)), w, m, c),
+               about="weights 0.8 and 0.2")
 
 
 @checks.add("mixture_responsibilities", "two components in 2-D", points=1,
             judge=close(rtol=1e-6, atol=1e-9))
 def _(rng):
-    w, m, c = random_mixture(rng, 2, 2)
-    yield Case("K=2 D=2 N=5", args=(rng.standard_normal((5, 2)), w, m, c))
+    _, m, c = random_mixture(rng, 2, 2, spread=0.7)
+    w = np.array([0.8, 0.2])
+    yield Case("K=2 D=2 N=5", args=(rng.standard_normal((5, 2)), w, m, c),
+               about="weights 0.8 and 0.2")
 
 
 @checks.add("mixture_sample", "shapes, integer labels, same seed same samples", points=2,

@@ -1,0 +1,153 @@
+"""HW1's graded checks, tested: reference full marks, stubs zero, each wrong variant loses
+exactly the checks it should and nothing else."""
+import pytest
+
+from grader import homeworks
+
+from .grading import failures, grade_text, lost, reference_source, stub_source, variant
+
+HW = homeworks.get("hw1")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 7, 11, 42, 1234])
+def test_reference_scores_full_marks(seed):
+    result = grade_text("hw1", reference_source(HW), seed=seed)
+    assert result.import_status == "ok"
+    assert result.score == result.max_score, failures(result)
+
+
+def test_stubs_score_zero_and_say_not_implemented():
+    result = grade_text("hw1", stub_source(HW), seed=5)
+    assert result.score == 0
+    assert {c.status for c in result.checks} == {"not_implemented"}
+    assert {c.exercise for c in result.checks} == {
+        "gaussian_logpdf", "gaussian_marginal", "gaussian_conditional", "mixture_logpdf",
+        "mixture_responsibilities", "mixture_sample"}
+
+
+def test_every_exercise_has_public_and_hidden_points():
+    result = grade_text("hw1", reference_source(HW), seed=0)
+    for exercise in {c.exercise for c in result.checks}:
+        mine = [c for c in result.checks if c.exercise == exercise]
+        assert any(c.public for c in mine) and any(not c.public for c in mine), exercise
+        assert all(c.max_points > 0 for c in mine)
+
+
+WRONG_VARIANTS = {
+    "logpdf without the 1/2 on log det": ("""
+        def gaussian_logpdf(x, mu, Sigma):
+            x = np.asarray(x, dtype=float)
+            X = np.atleast_2d(x)
+            D = len(mu)
+            d = X - mu
+            maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(Sigma), d)
+            out = -0.5 * (D * np.log(2 * np.pi) + maha) - np.log(np.linalg.det(Sigma))
+            return float(out[0]) if x.ndim == 1 else out
+        """, {"gaussian_logpdf/one-point-and-a-batch",
+              "gaussian_logpdf/random-dimensions-points-and-batches",
+              "gaussian_logpdf/ill-conditioned-covariance-condition-number-1e8",
+              "gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}),
+    "logpdf through det(): underflows in high dimension": ("""
+        def gaussian_logpdf(x, mu, Sigma):
+            x = np.asarray(x, dtype=float)
+            X = np.atleast_2d(x)
+            D = len(mu)
+            d = X - mu
+            maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(Sigma), d)
+            out = -0.5 * (D * np.log(2 * np.pi) + np.log(np.linalg.det(Sigma)) + maha)
+            return float(out[0]) if x.ndim == 1 else out
+        """, {"gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}),
+    "logpdf returns shape (1,) for one point": ("""
+        _right_logpdf = gaussian_logpdf
+        def gaussian_logpdf(x, mu, Sigma):
+            return np.atleast_1d(_right_logpdf(x, mu, Sigma))
+        """, {"gaussian_logpdf/one-point-and-a-batch",
+              "gaussian_logpdf/random-dimensions-points-and-batches",
+              "gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}),
+    "marginal sorts the indices": ("""
+        _right_marginal = gaussian_marginal
+        def gaussian_marginal(mu, Sigma, idx):
+            return _right_marginal(mu, Sigma, sorted(idx))
+        """, {"gaussian_marginal/selects-the-entries-in-the-order-given",
+              "gaussian_marginal/index-lists-of-every-type-and-order"}),
+    "conditional from the full precision matrix (ignores marginalized dims)": ("""
+        def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+            a, b = list(idx_a), list(idx_b)
+            P = np.linalg.inv(Sigma)
+            cov = np.linalg.inv(P[np.ix_(a, a)])
+            mean = mu[a] - cov @ P[np.ix_(a, b)] @ (np.asarray(x_b) - mu[b])
+            return mean, cov
+        """, {"gaussian_conditional/conditions-on-a-subset",
+              "gaussian_conditional/random-partitions-with-dims-in-neither-list",
+              "gaussian_conditional/empty-idx-b-and-d-1",
+              "gaussian_conditional/ill-conditioned-sigma-bb-condition-number-1e8"}),
+    "conditional with jitter added to Sigma_bb": ("""
+        def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+            a, b = list(idx_a), list(idx_b)
+            S_bb = Sigma[np.ix_(b, b)] + 1e-7 * np.eye(len(b))
+            G = Sigma[np.ix_(a, b)] @ np.linalg.inv(S_bb)
+            mean = mu[a] + G @ (np.asarray(x_b) - mu[b])
+            return mean, Sigma[np.ix_(a, a)] - G @ Sigma[np.ix_(b, a)]
+        """, {"gaussian_conditional/ill-conditioned-sigma-bb-condition-number-1e8"}),
+    "mixture logpdf as a naive sum of densities": ("""
+        def mixture_logpdf(x, weights, means, covs):
+            dens = sum(w * np.exp(_logpdf_rows(x, m, c)) for w, m, c in zip(weights, means, covs))
+            return np.log(dens)
+        """, {"mixture_logpdf/points-far-from-every-component", "mixture_logpdf/zero-weights"}),
+    "mixture logpdf treating zero weights as weight 1": ("""
+        _right_mixture = mixture_logpdf
+        def mixture_logpdf(x, weights, means, covs):
+            w = np.asarray(weights, dtype=float)
+            return _right_mixture(x, np.where(w > 0, w, 1.0), means, covs)
+        """, {"mixture_logpdf/zero-weights"}),
+    "responsibilities as a naive ratio": ("""
+        def mixture_responsibilities(x, weights, means, covs):
+            dens = np.stack([w * np.exp(_logpdf_rows(x, m, c))
+                             for w, m, c in zip(weights, means, covs)], axis=1)
+            return dens / dens.sum(axis=1, keepdims=True)
+        """, {"mixture_responsibilities/random-mixtures-and-far-points"}),
+    "responsibilities forgetting the prior weights": ("""
+        _right_resp = mixture_responsibilities
+        def mixture_responsibilities(x, weights, means, covs):
+            k = len(weights)
+            return _right_resp(x, np.full(k, 1.0 / k), means, covs)
+        """, {"mixture_responsibilities/two-components-in-2-d",
+              "mixture_responsibilities/random-mixtures-and-far-points",
+              "mixture_responsibilities/zero-weights"}),
+    "sampler drawing z from the global numpy RNG": ("""
+        def mixture_sample(weights, means, covs, n, rng):
+            z = np.random.choice(len(weights), size=n, p=weights)
+            L = np.linalg.cholesky(covs)
+            x = means[z] + np.einsum("nij,nj->ni", L[z], rng.standard_normal((n, means.shape[1])))
+            return x, z
+        """, {"mixture_sample/shapes-integer-labels-same-seed-same-samples",
+              "mixture_sample/reproducible-from-rng-alone"}),
+    "sampler with the transposed Cholesky factor": ("""
+        def mixture_sample(weights, means, covs, n, rng):
+            z = rng.choice(len(weights), size=n, p=weights)
+            L = np.linalg.cholesky(covs)
+            x = means[z] + np.einsum("nji,nj->ni", L[z], rng.standard_normal((n, means.shape[1])))
+            return x, z
+        """, {"mixture_sample/each-component-s-mean-and-covariance"}),
+    "sampler ignoring the weights": ("""
+        def mixture_sample(weights, means, covs, n, rng):
+            z = rng.integers(0, len(weights), size=n)
+            L = np.linalg.cholesky(covs)
+            x = means[z] + np.einsum("nij,nj->ni", L[z], rng.standard_normal((n, means.shape[1])))
+            return x, z
+        """, {"mixture_sample/component-frequencies-follow-the-weights"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_VARIANTS))
+@pytest.mark.parametrize("seed", [3, 99])
+def test_wrong_variant_loses_exactly_its_checks(name, seed):
+    override, expected_lost = WRONG_VARIANTS[name]
+    result = grade_text("hw1", variant(HW, override), seed=seed)
+    assert lost(result) == expected_lost, failures(result)
+
+
+def test_check_ids_named_in_variants_exist():
+    ids = {c.check_id for c in grade_text("hw1", stub_source(HW)).checks}
+    for name, (_, expected) in WRONG_VARIANTS.items():
+        assert expected <= ids, name
