@@ -21,8 +21,14 @@ import base64
 import io
 import json
 import struct
+import sys
 
 import numpy as np
+
+# Exact integer results (hw5 counts such as 2**10000 - 1) must cross the boundary as
+# JSON integers of any length; both sides import this module.
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
 
 VERSION = 1
 HEADER = struct.Struct(">Q")

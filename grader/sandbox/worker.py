@@ -9,10 +9,16 @@ prints go to the captured stdout/stderr, never to the channel.
 Requests:
 - ``{"op": "import"}``: import the student module named at start-up.
 - ``{"op": "run", "steps": [...], "cpu_seconds": s}``: run the steps in order.
-  A step is ``{"call": name | {"$ref": key, "attr": method}, "args": [...],
-  "kwargs": {...}, "save": key | None}`` or ``{"seed_global": k}``, which
-  seeds Python's, numpy's and torch's global generators (used by checks that
-  prove a submission ignores global state).
+  A step is one of
+  - ``{"call": name | {"$ref": key, "attr": method}, "args": [...], "kwargs": {...},
+    "save": key | None, "save_args": key | None}``: call a function of the module
+    (or a method of a saved object); its value is returned, or kept under
+    ``save``; ``save_args`` keeps the live argument list (to show later whether
+    the call mutated its inputs);
+  - ``{"value": key, "attr": name | None, "index": i | None}``: return a saved
+    object (or its attribute, or one item of it) as plain data;
+  - ``{"seed_global": k}``: seed Python's, numpy's and torch's global generators
+    (checks use it to prove that a submission ignores global state).
 
 Answers: ``{"ok": true, "results": [...]}`` (one plain value per step that is
 not saved) or ``{"ok": false, "error": {...}}``.
@@ -122,7 +128,10 @@ class Worker:
             if "$ref" in value:
                 return self.saved[value["$ref"]]
             if "$fn" in value:
-                return callables.make(value["$fn"], self.live(value.get("kw", {})))
+                fn = callables.make(value["$fn"], self.live(value.get("kw", {})))
+                if value.get("save"):
+                    self.saved[value["save"]] = fn
+                return fn
             return {k: self.live(v) for k, v in value.items()}
         if isinstance(value, _ndarray):
             return value.copy()
@@ -162,8 +171,19 @@ class Worker:
                 if _torch() is not None:
                     _torch().manual_seed(seed)
                 continue
+            if "value" in step:
+                value = self.saved[step["value"]]
+                if step.get("attr"):
+                    value = getattr(value, step["attr"])
+                if step.get("index") is not None:
+                    value = value[step["index"]]
+                results.append(to_plain(value))
+                continue
             func = self.target(step["call"])
-            value = func(*self.live(step.get("args", [])), **self.live(step.get("kwargs", {})))
+            args = self.live(step.get("args", []))
+            if step.get("save_args"):
+                self.saved[step["save_args"]] = args
+            value = func(*args, **self.live(step.get("kwargs", {})))
             if step.get("save"):
                 self.saved[step["save"]] = value
             else:
