@@ -20,11 +20,11 @@ help:
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check .
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[torch,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[torch,test]'
 	@touch $@
 
 check: $(VENV)/.core
