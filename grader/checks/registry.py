@@ -76,7 +76,7 @@ class Check:
     judge: Callable
     expected: Any = reference_answer
     steps: Callable = single_call
-    seconds: float = 10.0
+    seconds: float | None = None   # wall-clock limit per case; None: the homework's limit
     visibility: str = "visible"
     needs_torch: bool = False
 
@@ -109,7 +109,7 @@ class CheckSet:
         self.checks = []
 
     def add(self, exercise, title, *, points, judge, expected=reference_answer,
-            steps=single_call, seconds=10.0, visibility=None, needs_torch=False):
+            steps=single_call, seconds=None, visibility=None, needs_torch=False):
         """Decorator: declare the check whose case generator is the decorated function."""
         if points <= 0:
             raise ValueError("every check carries points")

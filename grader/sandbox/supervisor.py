@@ -307,7 +307,8 @@ class Sandbox:
         if error.get("memory"):
             return Outcome("memory", message=f"ran out of memory (limit "
                            f"{self.limits.memory_bytes >> 20} MiB): {text}")
-        return Outcome("error", message=text, where=str(error.get("where", ""))[:4000])
+        return Outcome("error", message=self._local_paths(text),
+                       where=self._local_paths(str(error.get("where", ""))[:4000]))
 
     def _new_output(self):
         try:
@@ -317,4 +318,8 @@ class Sandbox:
                 self._output_seen = fh.tell()
         except OSError:
             return ""
-        return clip(data.decode("utf-8", "replace"), self.limits.output_bytes)
+        return clip(self._local_paths(data.decode("utf-8", "replace")), self.limits.output_bytes)
+
+    def _local_paths(self, text):
+        """Show the student's file by its name, not by the worker's temporary path."""
+        return text.replace(self.submission + os.sep, "")

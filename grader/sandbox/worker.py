@@ -231,6 +231,11 @@ class Worker:
                 message["error"]["message"] = f"returned {exc}, not numbers or arrays"
             except BaseException as exc:  # noqa: BLE001 - everything from student code is reported
                 message = self.error(exc)
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()  # so the supervisor reads this call's prints with its answer
+                except Exception:  # noqa: BLE001 - student code may have replaced the streams
+                    pass
             try:
                 self.answer(message)
             except TypeError as exc:  # a value that slipped past to_plain

@@ -23,14 +23,25 @@ def variant(hw, override):
         textwrap.dedent(override)
 
 
-def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=()):
+def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None):
     """Grade a module given as text, through the real sandbox; returns the ``GradeResult``."""
     hw = homeworks.get(hw_id)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, hw.filename)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(source)
-        return engine.grade(hw, path, seed=seed, include_hidden=include_hidden, only=only)
+        return engine.grade(hw, path, seed=seed, include_hidden=include_hidden, only=only,
+                            limits=limits)
+
+
+def full_except(result, exercises):
+    """True when every exercise not in ``exercises`` has full marks and those have zero."""
+    for name, (got, best) in result.by_exercise().items():
+        if name in exercises and got != 0:
+            return False
+        if name not in exercises and got != best:
+            return False
+    return True
 
 
 def lost(result):
