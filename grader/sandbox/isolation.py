@@ -10,7 +10,11 @@ any student code exists:
   by an empty read-only tmpfs, and a private network namespace with no
   interface up (no network at all);
 - then every capability is dropped (bounding set emptied, ``no_new_privs``),
-  so the process cannot undo the mounts, even when it runs as uid 0.
+  so the process cannot undo the mounts, even when it runs as uid 0;
+- when the grader runs as root, the worker becomes an unprivileged uid of its
+  own (one per sandbox, from ``WORKER_UID_BASE``), with a cap on its number of
+  processes; that uid owns nothing of the grader's, cannot signal or trace
+  other students' workers, and all its processes can be killed at once.
 
 ``probe()`` tells which of these work on this machine; the grade report lists
 the protections that were active, and a fallback is announced, never silent.
@@ -22,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 
 CLONE_NEWNS = 0x00020000
@@ -37,6 +42,8 @@ MS_PRIVATE = 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 CAP_LAST = 63
+WORKER_UID_BASE = 61000
+WORKER_UID_SPAN = 4000
 _CAP_VERSION_3 = 0x20080522
 
 
@@ -75,12 +82,22 @@ class Plan:
     stash: str = ""           # an empty folder outside every hidden path
     namespaces: bool = False
     network: bool = False
+    uid: int | None = None    # drop to this uid/gid (grader running as root)
+    max_processes: int = 64
 
     def apply(self):
         """Run in the child after fork; raises on any failure (the spawn then fails)."""
         if self.namespaces:
             self._enter_namespaces()
         self._limits()
+        if self.namespaces or self.uid is not None:
+            _empty_bounding_set()
+        if self.uid is not None:  # leaving uid 0 clears every remaining capability
+            os.setgroups([])
+            os.setgid(self.uid)
+            os.setuid(self.uid)
+        elif self.namespaces:
+            _clear_capabilities()
 
     def _limits(self):
         resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
@@ -88,6 +105,8 @@ class Plan:
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_bytes, self.file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        if self.uid is not None:  # counted per uid: each sandbox has its own
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
 
     def _enter_namespaces(self):
         flags = CLONE_NEWNS | (CLONE_NEWNET if self.network else 0)
@@ -113,7 +132,6 @@ class Plan:
             _mount(spot, path, None, MS_BIND | MS_REC)
         for path in self.hide:
             _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        _drop_capabilities()
 
 
 def _write(path, text):
@@ -121,13 +139,56 @@ def _write(path, text):
         fh.write(text)
 
 
-def _drop_capabilities():
+def _empty_bounding_set():
+    """No capability can ever be regained, by exec of a setuid file or otherwise."""
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     for cap in range(CAP_LAST + 1):
         _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last cap
+
+
+def _clear_capabilities():
+    """Drop the effective, permitted and inheritable capabilities of this process."""
     header = _CapHeader(_CAP_VERSION_3, 0)
     data = (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def worker_uid():
+    """A uid for one sandbox of this grader process, or None when not running as root."""
+    if os.getuid() != 0:
+        return None
+    worker_uid.counter = getattr(worker_uid, "counter", 0) + 1
+    return WORKER_UID_BASE + (os.getpid() * 16 + worker_uid.counter) % WORKER_UID_SPAN
+
+
+def untraversable_ancestors(path):
+    """Ancestors of ``path`` that other users cannot enter (such as a 0700 /root)."""
+    out, current = [], os.path.dirname(os.path.abspath(path))
+    while current != os.path.dirname(current):
+        try:
+            if not os.stat(current).st_mode & 0o001:
+                out.append(current)
+        except OSError:
+            pass
+        current = os.path.dirname(current)
+    return out
+
+
+def kill_all_of(uid):
+    """Kill every process of ``uid`` (what escaped the process group too). Root only."""
+    if uid is None or uid < WORKER_UID_BASE:
+        return
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setuid(uid)
+            for _ in range(100):  # until none is left (zombies count until reaped), ~1 s at most
+                os.kill(-1, 9)
+                time.sleep(0.01)
+                os.kill(-1, 0)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 @dataclass(frozen=True)
@@ -164,6 +225,8 @@ def probe():
             reason = "" if ok else f"probe exited with {done.returncode}"
         except (subprocess.SubprocessError, OSError) as exc:
             ok, reason = False, f"{type(exc).__name__}: {exc}"
+    if os.getuid() == 0:
+        base.append("unprivileged uid of its own, process cap, all its processes killed")
     extra = ["private mount namespace hiding the project, hidden checks and results",
              "no network (private network namespace)", "all capabilities dropped"]
     return Capabilities(ok, reason, tuple(base + (extra if ok else [])))

@@ -38,6 +38,7 @@ class Limits:
     file_bytes: int = 64 << 20
     message_bytes: int = 512 << 20
     cpu_seconds_total: int = 3600
+    max_processes: int = 64
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Sandbox:
         # written only after the worker is gone, so such an output folder leaks nothing.
         self.hide = tuple(sorted({os.path.abspath(p) for p in hide if os.path.isdir(p)
                                   and not _contains(os.path.abspath(p), self.root)}))
+        self._decide_isolation()
         self.runtime = os.path.join(self.root, "runtime")
         self.submission = os.path.join(self.root, "submission")
         self.output_path = os.path.join(self.root, "output.txt")
@@ -107,18 +109,48 @@ class Sandbox:
 
     @property
     def protections(self):
+        """The protections that are active for this sandbox, in words (for the grade report)."""
+        return self._protections
+
+    def _decide_isolation(self):
+        """Namespaces, uid and paths for this machine; fall back loudly where something is missing."""
         caps = isolation.probe()
-        if self.isolate and caps.namespaces:
-            return caps.active
-        return tuple(p for p in caps.active if "namespace" not in p and "capabilities" not in p)
+        self.namespaces = self.isolate and caps.namespaces
+        self.uid = isolation.worker_uid()
+        prefixes = sorted({os.path.abspath(sys.prefix), os.path.abspath(sys.base_prefix)})
+        active = [p for p in caps.active if self.namespaces or
+                  ("namespace" not in p and "capabilities" not in p)]
+        if self.uid is not None:
+            blocked = sorted({a for p in prefixes for a in isolation.untraversable_ancestors(p)})
+            if self.namespaces:
+                self.hide = tuple(sorted(set(self.hide) | set(blocked)))
+            elif blocked:
+                self.uid = None
+                active = [p for p in active if "uid" not in p]
+                active.append(f"NOT dropped to an unprivileged uid: Python lives under {blocked[0]}, "
+                              "which other users cannot enter")
+        if not self.namespaces:
+            active.append("NO private filesystem view: " + (caps.reason or "disabled")
+                          + self._lock_hidden_paths(prefixes))
+        self.keep = tuple(p for p in prefixes if any(_contains(h, p) for h in self.hide))
+        self._protections = tuple(active)
+
+    def _lock_hidden_paths(self, prefixes):
+        """Without namespaces, as root: make the hidden folders unreadable to the worker's uid."""
+        if self.uid is None:
+            return ""
+        locked = []
+        for path in self.hide:
+            if any(_contains(path, p) for p in prefixes):
+                continue
+            mode = os.stat(path).st_mode
+            if mode & 0o007:
+                os.chmod(path, mode & ~0o007)
+            locked.append(path)
+        return f"; made unreadable to the worker's uid instead: {', '.join(locked)}" if locked \
+            else ""
 
     def _plan(self):
-        caps = isolation.probe()
-        namespaces = self.isolate and caps.namespaces
-        keep = ()
-        prefix = os.path.abspath(sys.prefix)
-        if any(_contains(h, prefix) for h in self.hide):
-            keep = (prefix,)
         stash = os.path.join(self.root, "stash")
         shutil.rmtree(stash, ignore_errors=True)
         os.mkdir(stash)
@@ -126,8 +158,9 @@ class Sandbox:
             memory_bytes=self.limits.memory_bytes,
             cpu_seconds_total=self.limits.cpu_seconds_total,
             file_bytes=self.limits.file_bytes,
-            hide=self.hide if namespaces else (),
-            keep=keep, stash=stash, namespaces=namespaces, network=namespaces)
+            hide=self.hide if self.namespaces else (),
+            keep=self.keep, stash=stash, namespaces=self.namespaces, network=self.namespaces,
+            uid=self.uid, max_processes=self.limits.max_processes)
 
     def _prepare_files(self):
         for folder in (self.runtime, self.submission):
@@ -136,6 +169,14 @@ class Sandbox:
         for name in RUNTIME_FILES:
             shutil.copy(os.path.join(_HERE, name), self.runtime)
         shutil.copy(self.source_path, os.path.join(self.submission, self.module_name + ".py"))
+        if self.uid is not None:  # readable runtime, a working folder that the worker owns
+            for folder in (self.root, self.runtime):
+                os.chmod(folder, 0o755)
+            for name in os.listdir(self.runtime):
+                os.chmod(os.path.join(self.runtime, name), 0o644)
+            for path in (self.submission, *(os.path.join(self.submission, f)
+                                            for f in os.listdir(self.submission))):
+                os.chown(path, self.uid, self.uid)
 
     def start(self):
         """Start a fresh worker and import the module; returns the import ``Outcome``."""
@@ -183,6 +224,7 @@ class Sandbox:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        isolation.kill_all_of(self.uid)  # what left the process group (setsid, double fork)
         self.proc.wait()
         for stream in (getattr(self, "_to_worker", None),):
             if stream is not None:

@@ -228,3 +228,53 @@ def gaussian_logpdf(x, mu, Sigma):
     with pytest.raises(OSError):
         server.accept()
     server.close()
+
+
+def _processes_with_args(*args):
+    wanted = "\0".join(args)
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if fh.read().decode(errors="replace").rstrip("\0") == wanted:
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+as_root = pytest.mark.skipif(os.getuid() != 0, reason="per-worker uids need root")
+
+
+@as_root
+def test_processes_that_leave_the_process_group_are_killed_too():
+    result = grade_text("hw1", variant(HW, """
+        import os
+        def gaussian_marginal(mu, Sigma, idx):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execv("/bin/sleep", ["sleep", "313.37"])
+                os._exit(0)
+            raise ValueError("left a daemon behind")
+        """), seed=10, only=["gaussian_marginal"])
+    assert result.score == 0
+    assert _processes_with_args("sleep", "313.37") == []
+
+
+@as_root
+def test_a_bounded_fork_storm_at_import_is_capped_and_leaves_nothing_behind():
+    result = grade_text("hw1", """
+import os
+children = 0
+try:
+    for _ in range(500):
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", "313.38"])
+        children += 1
+except OSError as exc:
+    raise RuntimeError(f"fork refused after {children} children: {exc}")
+""", seed=11)
+    assert result.score == 0 and result.import_status == "import_failed"
+    assert "fork refused" in result.import_message
+    assert _processes_with_args("sleep", "313.38") == []
