@@ -174,21 +174,39 @@ def untraversable_ancestors(path):
     return out
 
 
+def _live_pids_of(uid):
+    """Pids of the processes of ``uid`` that are not zombies, read from /proc."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", encoding="ascii", errors="replace") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Uid", "-1").split()[0]) == uid and \
+                not fields.get("State", "").strip().startswith("Z"):
+            pids.append(int(name))
+    return pids
+
+
 def kill_all_of(uid):
     """Kill every process of ``uid`` (what escaped the process group too). Root only."""
     if uid is None or uid < WORKER_UID_BASE:
         return
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.setuid(uid)
-            for _ in range(100):  # until none is left (zombies count until reaped), ~1 s at most
+    for _ in range(100):  # about 1 s at most
+        if not _live_pids_of(uid):
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child: signal as that uid, so nothing else is hit
+            try:
+                os.setuid(uid)
                 os.kill(-1, 9)
-                time.sleep(0.01)
-                os.kill(-1, 0)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        time.sleep(0.01)
 
 
 @dataclass(frozen=True)

@@ -224,8 +224,8 @@ class Sandbox:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        isolation.kill_all_of(self.uid)  # what left the process group (setsid, double fork)
         self.proc.wait()
+        isolation.kill_all_of(self.uid)  # what left the process group (setsid, double fork)
         for stream in (getattr(self, "_to_worker", None),):
             if stream is not None:
                 stream.close()
