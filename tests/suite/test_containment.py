@@ -278,3 +278,14 @@ except OSError as exc:
     assert result.score == 0 and result.import_status == "import_failed"
     assert "fork refused" in result.import_message
     assert _processes_with_args("sleep", "313.38") == []
+
+
+def test_huge_output_is_clipped_and_never_parsed():
+    result = grade_text("hw1", variant(HW, """
+        def gaussian_marginal(mu, Sigma, idx):
+            print('{"score": 1000}\\n' * 50000)
+            raise ValueError("after printing")
+        """), seed=12, only=["gaussian_marginal"])
+    assert result.score == 0
+    shown = result.checks[0].output
+    assert "characters cut" in shown and len(shown) < 5000
