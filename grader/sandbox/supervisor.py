@@ -9,6 +9,8 @@ before exec (``isolation.py``), imports the module, and then answers
 dies or overruns is killed with its whole process group and replaced by a
 fresh one on the next call, so one exercise's failure never costs another's.
 """
+import dataclasses
+import json
 import os
 import select
 import shutil
@@ -19,9 +21,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import isolation, protocol
+from . import forkserver, isolation, protocol
 
 RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py")
+TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "zygote.py")
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import worker; worker.main()"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
@@ -80,12 +83,13 @@ class Sandbox:
     """One untrusted module in a limited worker process; see the module docstring."""
 
     def __init__(self, module_name, source_path, *, limits=Limits(), hide=(), isolate=True,
-                 python=None):
+                 python=None, preload=("numpy",)):
         self.module_name = module_name
         self.source_path = os.path.abspath(source_path)
         self.limits = limits
         self.isolate = isolate
         self.python = python or sys.executable
+        self.preload = tuple(preload)
         self.proc = None
         self.import_outcome = None
         self.root = tempfile.mkdtemp(prefix="grader-worker-")
@@ -187,19 +191,14 @@ class Sandbox:
         config = {"fd_in": to_worker_r, "fd_out": from_worker_w,
                   "module_name": self.module_name,
                   "module_path": os.path.join(self.submission, self.module_name + ".py")}
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.submission, "PYTHONHASHSEED": "0",
+        env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0",
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
         env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
         plan = self._plan()
-        import json
         with open(self.output_path, "ab") as out:
             self._output_seen = out.tell()
-            self.proc = subprocess.Popen(
-                [self.python, "-I", "-c", _BOOT, self.runtime, json.dumps(config)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                pass_fds=(to_worker_r, from_worker_w), cwd=self.submission, env=env,
-                start_new_session=True, preexec_fn=plan.apply)
+            self.proc = self._spawn(plan, config, env, out, to_worker_r, from_worker_w)
         os.close(to_worker_r)
         os.close(from_worker_w)
         self._to_worker = os.fdopen(to_worker_w, "wb", buffering=0)
@@ -211,6 +210,26 @@ class Sandbox:
             self._kill()
         self.import_outcome = outcome
         return outcome
+
+    def _spawn(self, plan, config, env, out, to_worker_r, from_worker_w):
+        """Fork the worker from the pre-imported template, or start a fresh interpreter."""
+        worker_env = dict(env, HOME=self.submission)
+        if forkserver.enabled():
+            try:
+                server = forkserver.server_for(
+                    self.python, self.preload, env,
+                    [os.path.join(_HERE, name) for name in TEMPLATE_FILES])
+                request = {"plan": dataclasses.asdict(plan), "env": worker_env,
+                           "cwd": self.submission, "config": config}
+                pid = server.spawn(request, (out.fileno(), to_worker_r, from_worker_w))
+                return forkserver.ForkedProcess(server, pid)
+            except (forkserver.ForkServerError, OSError, TimeoutError, ValueError):
+                pass  # fall back to a fresh interpreter
+        return subprocess.Popen(
+            [self.python, "-I", "-c", _BOOT, self.runtime, json.dumps(config)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            pass_fds=(to_worker_r, from_worker_w), cwd=self.submission, env=worker_env,
+            start_new_session=True, preexec_fn=plan.apply)
 
     def close(self):
         """Kill the worker and delete its folder."""

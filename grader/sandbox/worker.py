@@ -244,15 +244,19 @@ class Worker:
                                                     "memory": False, "non_data": True}})
 
 
-def main():
-    """Entry point: ``worker.py CONFIG_JSON`` with the channel fds and module in the config."""
-    config = json.loads(sys.argv[-1])
+def run(config):
+    """Serve requests for the module and channels named in ``config`` until the channel closes."""
     channel_in = os.fdopen(config["fd_in"], "rb", buffering=0)
     channel_out = os.fdopen(config["fd_out"], "wb", buffering=0)
     submission_dir = os.path.dirname(config["module_path"])
     sys.path.insert(0, submission_dir)
     os.chdir(submission_dir)
     Worker(config["module_name"], config["module_path"], channel_in, channel_out).serve()
+
+
+def main():
+    """Entry point of a freshly started worker: the config is the last argument (JSON)."""
+    run(json.loads(sys.argv[-1]))
 
 
 if __name__ == "__main__":

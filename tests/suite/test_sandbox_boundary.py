@@ -12,7 +12,7 @@ import pytest
 from grader.sandbox import protocol, supervisor
 
 SANDBOX = os.path.dirname(protocol.__file__)
-ALLOWED = {"numpy", "torch", "protocol", "callables"}
+ALLOWED = {"numpy", "torch", "protocol", "callables", "isolation", "worker"}
 
 
 @pytest.mark.parametrize("name", supervisor.RUNTIME_FILES)
