@@ -41,7 +41,7 @@ class ProtocolError(Exception):
 
 def _array_to_npy(arr):
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    np.save(buf, np.asarray(arr), allow_pickle=False)  # (ascontiguousarray would make 0-d 1-d)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

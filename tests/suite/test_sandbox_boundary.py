@@ -35,7 +35,7 @@ def test_plain_data_round_trips_exactly():
              {"k": np.float64(np.inf)}, np.array(7, dtype=np.int64))
     back = protocol.decode(protocol.parse_body(protocol.dumps(protocol.encode(value))))
     assert np.array_equal(back[0], value[0]) and back[1] == value[1]
-    assert back[2]["k"] == np.inf and back[3].dtype == np.int64
+    assert back[2]["k"] == np.inf and back[3].dtype == np.int64 and back[3].shape == ()
     readable = protocol.decode(protocol.encode(value, readable=True))
     assert np.array_equal(readable[0], value[0])
 
