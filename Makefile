@@ -12,7 +12,7 @@ SUBMISSIONS ?=
 OUT    ?= grades/$(HW)
 JOBS   ?= auto
 
-.PHONY: help check demo test bench public-data clean batch
+.PHONY: help check demo test bench public-data clean batch release
 
 help:
 	@echo "make check [HW=hw1]   run the public checks on assignments/ (students)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench            print grading speed figures"
 	@echo "make public-data      rebuild the public checks' expected values (instructors)"
 	@echo "make batch HW=hw1 SUBMISSIONS=dir-or-zip [OUT=grades/hw1]   grade a class"
+	@echo "make release [HW=hw1]  write dist/student/ (stubs, public checks; no solutions)"
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,9 @@ $(VENV)/.instructor: $(VENV)/.core
 
 batch: $(VENV)/.instructor
 	$(PY) -m grader batch $(HW) "$(SUBMISSIONS)" --out "$(OUT)"
+
+release: $(VENV)/.core
+	$(PY) -m grader release $(HW)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache
