@@ -12,7 +12,7 @@ SUBMISSIONS ?=
 OUT    ?= grades/$(HW)
 JOBS   ?= auto
 
-.PHONY: help check demo test bench public-data clean batch release
+.PHONY: help check demo test bench public-data clean batch release autograder
 
 help:
 	@echo "make check [HW=hw1]   run the public checks on assignments/ (students)"
@@ -22,6 +22,7 @@ help:
 	@echo "make public-data      rebuild the public checks' expected values (instructors)"
 	@echo "make batch HW=hw1 SUBMISSIONS=dir-or-zip [OUT=grades/hw1]   grade a class"
 	@echo "make release [HW=hw1]  write dist/student/ (stubs, public checks; no solutions)"
+	@echo "make autograder HW=hw1 write dist/hw1_autograder.zip for Gradescope"
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,10 @@ batch: $(VENV)/.instructor
 
 release: $(VENV)/.core
 	$(PY) -m grader release $(HW)
+
+autograder: $(VENV)/.core
+	@test -n "$(HW)" || { echo "usage: make autograder HW=hw1"; exit 2; }
+	$(PY) -m grader autograder $(HW)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache

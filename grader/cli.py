@@ -8,7 +8,7 @@ import argparse
 import sys
 import traceback
 
-from .commands import batch, check, demo, grade, public_data_cmd, release
+from .commands import autograder, batch, check, demo, grade, public_data_cmd, release
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
@@ -16,7 +16,7 @@ from .roster import RosterError
 from .submission import SubmissionError
 
 COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd,
-            "batch": batch, "release": release}
+            "batch": batch, "release": release, "autograder": autograder}
 
 
 def build_parser():
