@@ -235,3 +235,28 @@ def test_worker_uids_are_exclusive_across_grader_processes(monkeypatch):
     finally:
         isolation.release_worker_uid(claim)
         isolation.release_worker_uid(claim2)
+
+
+def test_an_interrupted_batch_keeps_what_it_wrote_and_resumes(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    subs, out = tmp_path / "class", tmp_path / "out"
+    for i in range(8):
+        put(subs / f"s{i}", HW1 + ".py", text(REFERENCE))
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", "hw1", str(subs), "--out",
+                             str(out), "--jobs", "1", "--seed", "5", "--no-progress"],
+                            cwd=PROJECT_ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("s*/results.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
+    assert proc.wait(timeout=120) == 130
+    done = sorted(p.parent.name for p in out.glob("s*/results.json"))
+    assert done and set(read_csv(out / "grades.csv")) == set(done)
+    assert batch(subs, out) == 0  # the seed is taken from the interrupted run
+    assert f"of which {len(done)} unchanged" in capsys.readouterr().out
+    assert len(read_csv(out / "grades.csv")) == 8
