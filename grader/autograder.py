@@ -12,6 +12,7 @@ tmpfs, or made unreadable to that uid where the kernel refuses namespaces).
 bundled reference, which must score full marks, so a broken autograder fails at upload.
 """
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -52,6 +53,31 @@ def fallback(message):
             "extra_data": {"grader_error": True}}
 
 
+def student_rerun(hw, seed):
+    """Replay commands students can run: ``make check`` for a public check; for a hidden
+    one (shown after the due date) the course staff's command with the seed."""
+    from .commands.common import quote
+
+    def hint(check, case):
+        if check.public:
+            return f"make check HW={hw.id} ONLY={check.id} CASE={quote(case.id)}"
+        return (f"(course staff) python -m grader grade {hw.id} {hw.filename} --seed {seed} "
+                f"--only {check.id} --case {quote(case.id)}")
+    return hint
+
+
+def student_summary(result):
+    """The top-level output, which students see at once: the public checks in full, the
+    hidden ones only counted (their own tests carry their visibility, after the due date)."""
+    public = dataclasses.replace(result, checks=[c for c in result.checks if c.public])
+    hidden = [c for c in result.checks if not c.public]
+    text = to_gradescope(public)["output"].replace("  Score:", "  Public checks:", 1)
+    if hidden:
+        text += (f"\n{len(hidden)} hidden checks ({sum(c.max_points for c in hidden):g} points) "
+                 "were graded too; their results appear after the due date.\n")
+    return text
+
+
 def run(root):
     """Grade ``root/submission`` into ``root/results/results.json``; returns an exit code."""
     from .commands.grade import grade_submission
@@ -73,8 +99,10 @@ def run(root):
                     fh.write(content)
             seed = seed_for(content, load_config())
             hide = [os.path.join(root, name) for name in ("source", "results", "submission")]
-            result, notes = grade_submission(hw, private, seed=seed, hide=hide)
+            result, notes = grade_submission(hw, private, seed=seed, hide=hide,
+                                             rerun=student_rerun(hw, seed))
             document = to_gradescope(result)
+            document["output"] = student_summary(result)
         finally:
             shutil.rmtree(private, ignore_errors=True)
         shown = os.path.basename(module) if module else "your submission"

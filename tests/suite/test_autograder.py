@@ -111,6 +111,10 @@ def test_reference_scores_full_marks(root):
     doc = run_autograder(root, {HW1 + ".py": example("reference")})
     assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) == 34
     assert {t["visibility"] for t in doc["tests"]} == {"visible", "after_due_date"}
+    hidden_titles = [t["name"].split(": ", 1)[1].replace(" [hidden]", "")
+                     for t in doc["tests"] if t["visibility"] != "visible"]
+    assert not any(title in doc["output"] for title in hidden_titles)  # shown at once
+    assert "hidden checks (24 points) were graded too" in doc["output"]
     assert doc["extra_data"]["homework"] == "hw1"
 
 
@@ -125,7 +129,12 @@ def test_buggy_loses_points_and_gets_rerun_hints_with_its_file_name(root):
     assert 0 < doc["score"] < 34
     failed = [t for t in doc["tests"] if t["status"] == "failed"]
     assert failed and all("autograder-submission-" not in t["output"] for t in failed)
-    assert any(f"python -m grader grade hw1 {HW1}.py" in t["output"] for t in failed)
+    public = [t for t in failed if t["visibility"] == "visible"]
+    hidden = [t for t in failed if t["visibility"] != "visible"]
+    assert public and all("rerun this case: make check HW=hw1 ONLY=" in t["output"]
+                          for t in public)
+    assert hidden and all(f"python -m grader grade hw1 {HW1}.py --seed" in t["output"]
+                          for t in hidden)
     again = run_autograder(root, {HW1 + ".py": example("buggy")})
     assert again["extra_data"]["seed"] == doc["extra_data"]["seed"]  # same upload, same cases
     assert [t["score"] for t in again["tests"]] == [t["score"] for t in doc["tests"]]
