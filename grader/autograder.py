@@ -86,7 +86,8 @@ def run(root):
     if os.path.lexists(results):
         os.unlink(results)
     try:
-        hw = homeworks.get(load_config()["homework"])
+        config = load_config(os.path.join(root, "source"))
+        hw = homeworks.get(config["homework"])
         submitted = os.path.join(root, "submission")
         module = find_module(hw, submitted) if os.path.isdir(submitted) else None
         private = tempfile.mkdtemp(prefix="autograder-submission-")
@@ -97,7 +98,7 @@ def run(root):
                     content = fh.read()
                 with open(os.path.join(private, os.path.basename(module)), "wb") as fh:
                     fh.write(content)
-            seed = seed_for(content, load_config())
+            seed = seed_for(content, config)
             hide = [os.path.join(root, name) for name in ("source", "results", "submission")]
             result, notes = grade_submission(hw, private, seed=seed, hide=hide,
                                              rerun=student_rerun(hw, seed))

@@ -3,10 +3,12 @@ set up (Python part) and run on example submissions; results.json checked agains
 Gradescope's schema."""
 import json
 import os
+import pathlib
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 
 import pytest
@@ -52,9 +54,12 @@ def autograder_zip(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def root(autograder_zip, tmp_path_factory):
-    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up."""
-    top = tmp_path_factory.mktemp("autograder")
+def root(autograder_zip):
+    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up.
+    Every user may enter it (as /autograder), so that hiding is what keeps student code out."""
+    top = pathlib.Path(tempfile.mkdtemp(prefix="autograder-root-"))
+    os.chmod(top, 0o755)
+    (top / "control.txt").write_text("ok")
     with zipfile.ZipFile(autograder_zip) as z:
         z.extractall(top / "source")
         for info in z.infolist():  # zipfile drops the modes; Gradescope keeps them
@@ -65,7 +70,8 @@ def root(autograder_zip, tmp_path_factory):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "hw1 autograder ready" in done.stdout
-    return top
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def run_autograder(root, files):
@@ -73,6 +79,7 @@ def run_autograder(root, files):
     for folder in ("submission", "results"):
         shutil.rmtree(root / folder, ignore_errors=True)
         (root / folder).mkdir()
+    (root / "results" / "stdout").write_text("")  # Gradescope's harness keeps one there
     for name, text in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_text(text)
@@ -154,9 +161,11 @@ def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
     assert doc["score"] == 0 and f"No {HW1}.py" in doc["output"]
 
 
-def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
-    spy = (
+def spy_module(root):
+    """A submission that reports which secret files it could read (and its uid)."""
+    return (
         "import os\n"
+        f"assert open({str(root / 'control.txt')!r}).read() == 'ok'  # the root is open\n"
         "seen = []\n"
         f"for p in [{str(root / 'source' / 'solutions' / (HW1 + '.py'))!r},\n"
         f"          {str(root / 'source' / 'tests' / 'hidden' / (HW1 + '.py'))!r},\n"
@@ -166,12 +175,19 @@ def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
         "    except OSError:\n"
         "        pass\n"
         "try:\n"
+        f"    if os.listdir({str(root / 'results')!r}): seen.append('results listing')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "try:\n"
         f"    open({str(root / 'results' / 'results.json')!r}, 'w').write('{{\"score\": 99}}')\n"
         "    seen.append('wrote results')\n"
         "except OSError:\n"
         "    pass\n"
         "raise RuntimeError(f'uid={os.getuid()} seen={seen}')\n")
-    doc = run_autograder(root, {HW1 + ".py": spy})
+
+
+def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
+    doc = run_autograder(root, {HW1 + ".py": spy_module(root)})
     assert doc["score"] == 0
     out = doc["tests"][0]["output"]
     assert "seen=[]" in out, out
@@ -191,3 +207,62 @@ def test_a_grader_failure_still_writes_a_valid_results_json(root, tmp_path):
     doc = json.loads((broken / "results" / "results.json").read_text())
     validate_gradescope(doc)
     assert doc["score"] == 0 and "could not grade" in doc["output"]
+
+
+def everyone_can_run_python(folder):
+    """A venv in ``folder`` of a system Python that any uid may run (as on Gradescope, where
+    Python lives under /usr and /opt), seeing this project's packages; None if impossible."""
+    import site
+
+    from grader.sandbox import isolation
+    system = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    packages = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    if not system or any(isolation.untraversable_ancestors(os.path.realpath(p) + "/x")
+                         for p in [system, *packages]):
+        return None
+    version = subprocess.run([system, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != str(tuple(sys.version_info[:2])):
+        return None
+    subprocess.run([system, "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
+    target = next((folder / "venv" / "lib").glob("python*")) / "site-packages"
+    (target / "project-packages.pth").write_text("\n".join(packages) + "\n")
+    return folder / "venv" / "bin" / "python"
+
+
+NO_NAMESPACES = (
+    "import sys\n"
+    "from grader import autograder\n"
+    "from grader.sandbox import isolation\n"
+    "active = tuple(p for p in isolation.probe().active\n"
+    "               if 'namespace' not in p and 'capabilities' not in p)\n"
+    "isolation.probe = lambda: isolation.Capabilities(False, 'disabled by the test', active)\n"
+    "sys.exit(autograder.run(sys.argv[1]))\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback drops to another uid: root only")
+def test_without_namespaces_the_hidden_folders_are_unreadable_to_student_code(root):
+    """Where the kernel refuses namespaces (some containers), the worker's uid is locked out
+    of source/, results/ and submission/ by their permissions instead."""
+    top = pathlib.Path(tempfile.mkdtemp(prefix="autograder-root-"))
+    try:
+        os.chmod(top, 0o755)
+        python = everyone_can_run_python(top)
+        if python is None:
+            pytest.skip("no system Python of this version that every user may run")
+        shutil.copytree(root / "source", top / "source")
+        (top / "control.txt").write_text("ok")
+        (top / "submission").mkdir()
+        (top / "submission" / (HW1 + ".py")).write_text(spy_module(top))
+        (top / "results").mkdir()
+        (top / "results" / "stdout").write_text("")
+        done = subprocess.run([str(python), "-c", NO_NAMESPACES, str(top)], cwd=top / "source",
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        doc = json.loads((top / "results" / "results.json").read_text())
+        validate_gradescope(doc)
+        assert "NO private filesystem view" in doc["output"]
+        out = doc["tests"][0]["output"]
+        assert "seen=[]" in out and "uid=0 " not in out, out
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -3,7 +3,9 @@ submissions; the Gradescope export zip; resuming; a Dask cluster."""
 import csv
 import json
 import os
+import pathlib
 import shutil
+import tempfile
 import zipfile
 
 import pytest
@@ -49,9 +51,21 @@ def batch(subs, out, *extra):
 
 
 @pytest.fixture()
-def klass(tmp_path):
+def world_tmp():
+    """A temporary folder every user may enter. pytest's own are 0700: a worker running as
+    another uid could not look into them at all, which would prove nothing about hiding."""
+    path = tempfile.mkdtemp(prefix="grader-test-")
+    os.chmod(path, 0o755)
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture()
+def klass(world_tmp):
     """A class folder: reference, stubs, buggy, a flat file, a notebook, nothing, hostile."""
-    subs = tmp_path / "class"
+    subs = world_tmp / "class"
+    control = world_tmp / "control.txt"  # outside the class and the output: readable
+    control.write_text("ok")
     put(subs / "ada", HW1 + ".py", text(REFERENCE))
     put(subs / "bob", HW1 + ".py", text(STUBS))
     put(subs / "cyd", HW1 + ".py", text(BUGGY))
@@ -60,7 +74,10 @@ def klass(tmp_path):
     put(subs / "fay", "notes.txt", "forgot")
     put(subs / "gus", HW1 + ".py",
         "import os\n"
+        f"assert open({str(control)!r}).read() == 'ok'\n"
         f"_other = {str(subs / 'ada' / (HW1 + '.py'))!r}\n"
+        f"if os.listdir({str(world_tmp / 'out')!r}):\n"
+        "    raise RuntimeError('can see the output folder')\n"
         "if os.path.exists(_other):\n"
         "    exec(open(_other).read())\n"
         "else:\n"
@@ -69,8 +86,8 @@ def klass(tmp_path):
     return subs
 
 
-def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, tmp_path, capsys):
-    out = tmp_path / "out"
+def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, capsys):
+    out = klass.parent / "out"  # the worker sees it as an empty folder
     assert batch(klass, out, "--seed", "3") == 0
     rows = read_csv(out / "grades.csv")
     assert list(next(iter(rows.values())))[:6] == ["id", "name", "email", "submission", "total",
