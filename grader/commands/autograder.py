@@ -57,6 +57,7 @@ exec "$PY" -m grader.autograder run --root "$ROOT"
 
 
 def add_arguments(parser):
+    """The options of ``autograder``."""
     parser.add_argument("homework", metavar="HW", help="homework id such as hw1")
     parser.add_argument("--out", help="zip to write (default: dist/HW_autograder.zip)")
     parser.add_argument("--seed", type=int, help="one fixed seed for every submission "
@@ -117,6 +118,7 @@ def write_zip(hw, out, seed=None):
 
 
 def run(args):
+    """Run ``python -m grader autograder``; returns the exit code."""
     hw = homeworks.get(args.homework)
     out = args.out or os.path.join(PROJECT_ROOT, "dist", f"{hw.id}_autograder.zip")
     write_zip(hw, out, args.seed)

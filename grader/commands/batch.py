@@ -34,6 +34,7 @@ STDERR_TAIL = 3000
 
 
 def add_arguments(parser):
+    """The options of ``batch``."""
     parser.add_argument("homework", metavar="HW", help="homework id such as hw1")
     parser.add_argument("submissions", metavar="SUBMISSIONS",
                         help="folder of per-student folders or .py/.ipynb files, or the zip "
@@ -147,6 +148,7 @@ def default_timeout(hw, checks):
 
 
 def _executor(spec, jobs):
+    """(concurrent.futures executor, Dask client or None) for ``--executor``."""
     if spec in ("", "local"):
         return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)), None
     if spec.startswith("dask://"):
@@ -155,7 +157,12 @@ def _executor(spec, jobs):
         except ImportError:
             raise roster.RosterError("--executor dask:// needs the distributed extra: "
                                      "pip install '.[distributed]'") from None
-        client = Client("tcp://" + spec[len("dask://"):], timeout="30s")
+        address = "tcp://" + spec[len("dask://"):]
+        try:
+            client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise roster.RosterError(f"cannot reach the Dask scheduler at {address}: {exc}") \
+                from None
         return client.get_executor(pure=False), client
     raise roster.RosterError(f"unknown executor {spec!r}: use local or dask://HOST:PORT")
 
@@ -219,6 +226,7 @@ def _write_student(out, sub, doc, hw):
 
 
 def run(args):
+    """Run ``python -m grader batch``; returns the exit code."""
     hw = homeworks.get(args.homework)
     out = os.path.abspath(args.out)
     seed = resolve_seed(args.seed if args.seed is not None else _previous_seed(out))

@@ -27,6 +27,7 @@ MIN_BODY_CHARS = 40
 
 
 def add_arguments(parser):
+    """The options of ``release``."""
     parser.add_argument("homeworks", nargs="*", metavar="HW",
                         help="homeworks to release (default: all)")
     parser.add_argument("--out", default=os.path.join(PROJECT_ROOT, "dist", "student"),
@@ -208,6 +209,7 @@ def leaks(dest, hws):
 
 
 def run(args):
+    """Run ``python -m grader release``; returns the exit code."""
     hws = [homeworks.get(h) for h in args.homeworks] or list(homeworks.HOMEWORKS.values())
     dest = os.path.abspath(args.out)
     try:
