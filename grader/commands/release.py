@@ -137,10 +137,15 @@ def _normalized(text):
 
 
 def reference_bodies(hw):
-    """{qualified name: normalized body} of every function of the reference (docstrings out)."""
+    """{qualified name: normalized body} of the reference's functions (docstrings out) that
+    must stay secret: every exercise (a function the checks grade, or a method of one), and
+    every helper except those the stub gives students verbatim."""
     path = os.path.join(PROJECT_ROOT, "solutions", hw.filename)
     with open(path, encoding="utf-8") as fh:
         source = fh.read()
+    with open(os.path.join(PROJECT_ROOT, "assignments", hw.filename), encoding="utf-8") as fh:
+        given = _normalized(fh.read())
+    exercises = {c.exercise for c in load_checks(hw, include_hidden=True)}
     bodies = {}
 
     def visit(node, prefix):
@@ -155,8 +160,10 @@ def reference_bodies(hw):
                         body = body[1:]
                     text = "\n".join(ast.get_source_segment(source, stmt, padded=True) or ""
                                      for stmt in body)
-                    if len(_normalized(text)) >= MIN_BODY_CHARS:
-                        bodies[name] = _normalized(text)
+                    body = _normalized(text)
+                    exercise = name.split(".")[0] in exercises
+                    if len(body) >= MIN_BODY_CHARS and (exercise or body not in given):
+                        bodies[name] = body
                 visit(child, name + ".")
     visit(ast.parse(source), "")
     return bodies

@@ -77,6 +77,21 @@ def test_the_leak_check_finds_a_planted_copy(student, tmp_path):
     assert any("notes.py: a copy of solutions" in p for p in release.leaks(copy, HWS))
 
 
+def test_an_exercise_left_solved_in_the_stub_is_a_leak(student, tmp_path):
+    """The classic release accident: one stub still holds the reference's body."""
+    copy = tmp_path / "copy"
+    shutil.copytree(student, copy)
+    hw = HWS[0]
+    exercises = {c.exercise for c in homeworks.load_checks(hw, include_hidden=True)}
+    name, body = next((n, b) for n, b in release.reference_bodies(hw).items()
+                      if n.split(".")[0] in exercises)
+    stub = copy / "assignments" / hw.filename
+    stub.write_text(stub.read_text() + "\n\ndef forgotten():\n" + "\n".join(
+        "    " + line for line in body.splitlines()) + "\n")
+    assert any(f"assignments/{hw.filename}: the body of the reference {hw.module}.{name}" in p
+               for p in release.leaks(copy, HWS))
+
+
 def fresh_venv(folder):
     """A venv without pip whose packages are the project's (offline): a .pth to them."""
     base = getattr(sys, "_base_executable", sys.executable)
