@@ -225,6 +225,31 @@ def test_a_cycle_search_that_loops_forever_is_stopped():
     assert {c.status for c in failed.values()} == {"timeout"}
 
 
+@pytest.mark.sandbox
+def test_a_search_that_lifts_the_recursion_limit_is_contained():
+    """Recursing forever after sys.setrecursionlimit(10**7) is stopped (time, memory or crash):
+    only the cycle checks are lost, and every later check still runs and passes."""
+    override = """
+        import sys
+        sys.setrecursionlimit(10 ** 7)
+        _right_bn = n_params_bayes_net
+        def _depth(i, parents):
+            return 1 + max([_depth(p, parents) for p in parents[i]], default=0)
+        def n_params_bayes_net(cards, parents):
+            for ps in parents:
+                for p in ps:
+                    if not 0 <= p < len(cards):
+                        raise ValueError("bad index")
+            for i in range(len(cards)):
+                _depth(i, parents)
+            return _right_bn(cards, parents)
+        """
+    result = grade_text("hw5", variant(HW, override), seed=3)
+    failed = {c.check_id: c for c in result.checks if not c.passed}
+    assert set(failed) == BN_PUBLIC_ERRORS | BN_CYCLES, failures(result)
+    assert {c.status for c in failed.values()} <= {"timeout", "crashed", "memory", "failed"}
+
+
 def test_check_ids_named_in_variants_exist():
     ids = {c.check_id for c in grade_text("hw5", stub_source(HW)).checks}
     for name, (_, expected) in WRONG_VARIANTS.items():
