@@ -10,6 +10,7 @@ from . import public_data
 from .compare.numeric import Verdict
 from .homeworks import PROJECT_ROOT, load_checks, load_reference
 from .results import CheckResult, GradeResult
+from .checks.judges import Raised
 from .sandbox.supervisor import Outcome, Sandbox
 
 GRADER_VERSION = "0.1.0"
@@ -128,8 +129,10 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun):
     res.n_cases = len(pairs)
     for case, expected in pairs:
         outcome = sandbox.call(check.steps(check, case), seconds=check.seconds)
-        if outcome.ok:
-            verdict = _judge(check, case, outcome.results, expected)
+        if outcome.ok or _judged_raise(check, outcome):
+            outputs = outcome.results if outcome.ok else Raised(outcome.error_types,
+                                                                 outcome.message)
+            verdict = _judge(check, case, outputs, expected)
             if verdict.passed:
                 continue
             res.status, res.message = "failed", verdict.message
@@ -144,3 +147,8 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun):
     res.seconds = time.monotonic() - started
     return res
 
+
+def _judged_raise(check, outcome):
+    """True when the case raised and the check's judge judges exceptions (``judges_exceptions``):
+    the judge then gets a ``Raised`` instead of the outputs (e.g. hw5 requires ValueError)."""
+    return outcome.status == "error" and getattr(check.judge, "judges_exceptions", False)

@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..sandbox import callables
+
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
@@ -55,6 +57,8 @@ def live_copy(value):
     if isinstance(value, dict):
         if "$rng" in value:
             return np.random.default_rng(int(value["$rng"]))
+        if "$fn" in value:  # the same helper function the worker builds (sandbox/callables.py)
+            return callables.make(value["$fn"], live_copy(value.get("kw", {})))
         return {k: live_copy(v) for k, v in value.items()}
     return value
 
