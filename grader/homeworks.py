@@ -32,6 +32,8 @@ class Homework:
 HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw1", "hw1_gaussians", "Gaussians: marginals, conditionals, mixtures",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
+    Homework("hw2", "hw2_information", "Information theory: entropy, KL, mutual information",
+             Limits(call_seconds=10.0, memory_bytes=2 << 30)),
 )}
 
 
