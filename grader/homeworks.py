@@ -34,6 +34,8 @@ HOMEWORKS = {hw.id: hw for hw in (
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
     Homework("hw2", "hw2_information", "Information theory: entropy, KL, mutual information",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
+    Homework("hw3", "hw3_mle", "Maximum likelihood, derived by hand",
+             Limits(call_seconds=10.0, memory_bytes=2 << 30)),
 )}
 
 
