@@ -106,6 +106,7 @@ def main(argv=None):
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     ours = bench_check_and_grade(args.repeat)
     bench_otter(ours, args.repeat)
+    bench_reference_grading(args.repeat)
     if not args.quick:
         print("Batch grading")
         bench_batch("hw1", 100, None)
@@ -118,6 +119,22 @@ def main(argv=None):
     print("Memory")
     row("peak resident memory of the grader and its workers", f"{peak_rss_mib():.0f} MiB")
     return 0
+
+
+def bench_reference_grading(repeat):
+    """One grading (public + hidden) of each homework's reference solution, as a student's."""
+    sys.path.insert(0, ROOT)
+    from grader import homeworks
+    print("Grading the reference solution of each homework (public + hidden, seed 1)")
+    out = os.path.join(tempfile.mkdtemp(), "results.json")
+    for hw in homeworks.HOMEWORKS.values():
+        cmd = [PY, "-m", "grader", "grade", hw.id, "solutions", "--out", out, "--seed", "1",
+               "--quiet"]
+        try:
+            row(f"python -m grader grade {hw.id} solutions", f"{timed(cmd, repeat):.2f} s")
+        except subprocess.CalledProcessError as exc:
+            row(f"python -m grader grade {hw.id} solutions", "failed",
+                exc.stderr.decode()[-120:])
 
 
 if __name__ == "__main__":

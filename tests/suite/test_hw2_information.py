@@ -91,6 +91,13 @@ WRONG_VARIANTS = {
         def kl_divergence(p, q):
             return np.sum(p * np.log(p / q), axis=-1)
         """, KL_VALUES | {"kl_divergence/kl-0-with-equality-exactly-when-p-q"}),
+    "kl: inf wherever q = 0, even where p = 0": ("""
+        _right_kl = kl_divergence
+        def kl_divergence(p, q):
+            return np.where(np.any(q == 0, axis=-1), np.inf, _right_kl(p, q))
+        """, {"kl_divergence/random-pairs-with-zeros-in-p-and-in-q",
+              "kl_divergence/leading-batch-dimensions",
+              "kl_divergence/kl-0-with-equality-exactly-when-p-q"}),
     "kl: arguments swapped (KL[q || p])": ("""
         _right_kl = kl_divergence
         def kl_divergence(p, q):
