@@ -32,6 +32,10 @@ class Homework:
 HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw1", "hw1_gaussians", "Gaussians: marginals, conditionals, mixtures",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
+    Homework("hw2", "hw2_information", "Information theory: entropy, KL, mutual information",
+             Limits(call_seconds=10.0, memory_bytes=2 << 30)),
+    Homework("hw3", "hw3_mle", "Maximum likelihood, derived by hand",
+             Limits(call_seconds=10.0, memory_bytes=2 << 30)),
     Homework("hw4", "hw4_sgd", "Stochastic gradient descent", Limits(memory_bytes=2 << 30)),
     Homework("hw5", "hw5_structure", "Structure: parameter counting", Limits(memory_bytes=2 << 30)),
 )}
