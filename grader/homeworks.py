@@ -32,6 +32,8 @@ class Homework:
 HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw1", "hw1_gaussians", "Gaussians: marginals, conditionals, mixtures",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
+    Homework("hw6", "hw6_autoregressive", "Tiny autoregressive models: FVSBN and MADE (torch)",
+             Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30)),
 )}
 
 

@@ -3,22 +3,9 @@
 Never shipped to students and never importable by student code while grading.
 Device-agnostic: every tensor is created on the device of the model's parameters.
 """
-import os
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-def load_digits(path=None):
-    """(x_train (1400, 64), x_test (397, 64)) float32 tensors of the binarized digits."""
-    if path is None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        path = os.path.join(root, "data", "digits_binary.npz")
-    with np.load(path) as data:
-        return (torch.as_tensor(data["x_train"], dtype=torch.float32),
-                torch.as_tensor(data["x_test"], dtype=torch.float32))
 
 
 def _device(model):
