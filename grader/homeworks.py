@@ -16,6 +16,7 @@ class Homework:
     module: str
     title: str
     limits: Limits = field(default_factory=Limits)
+    needs_torch: bool = False  # the trusted side or the student needs torch (CPU wheel)
     worker_preload: tuple = ("numpy",)  # imported once by the worker template (torch: hw6 only)
 
     @property
