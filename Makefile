@@ -9,7 +9,7 @@ ONLY   ?=
 CASE   ?=
 JOBS   ?= auto
 
-.PHONY: help check demo test bench public-data clean
+.PHONY: help check demo test bench public-data notebooks clean
 
 help:
 	@echo "make check [HW=hw1]   run the public checks on assignments/ (students)"
@@ -17,6 +17,7 @@ help:
 	@echo "make test             run the project's own test suite"
 	@echo "make bench            print grading speed figures"
 	@echo "make public-data      rebuild the public checks' expected values (instructors)"
+	@echo "make notebooks        rebuild assignments/*.ipynb from assignments/*.py (instructors)"
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ bench: $(VENV)/.dev
 
 public-data: $(VENV)/.dev
 	$(PY) -m grader public-data $(HW)
+
+notebooks: $(VENV)/.dev
+	$(PY) -m grader notebooks $(HW)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache

@@ -43,6 +43,7 @@ def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case
                               rerun=rerun_hint(hw.id, submission, seed))
     finally:
         source.cleanup()
+    source.explain(result, hw.filename)
     result.submission = source.origin
     return result, source.notes
 
@@ -60,7 +61,7 @@ def run(args):
                                      case_id=args.case, hide=(out_dir,))
     document = to_gradescope(result)
     if notes:
-        document["output"] += "\nNotebook: " + "; ".join(notes) + "\n"
+        document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
     write_json_atomic(args.out, document)
     if args.quiet:
         print(f"{hw.id} {result.submission}: {result.score:g}/{result.max_score:g} (seed {seed})")
