@@ -8,14 +8,14 @@ import argparse
 import sys
 import traceback
 
-from .commands import check, demo, grade, notebooks, public_data_cmd
+from .commands import check, demo, export_otter, grade, notebooks, public_data_cmd
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
 from .submission import SubmissionError
 
 COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd,
-            "notebooks": notebooks}
+            "notebooks": notebooks, "export-otter": export_otter}
 
 
 def build_parser():
