@@ -224,10 +224,19 @@ def test_under_otter_a_public_test_shows_the_hidden_cases(assignment, tmp_path):
 
 
 # --- 3. a per-call time limit ----------------------------------------------------------------
-# Here: tests/suite/test_containment.py::test_infinite_loop_in_one_exercise_times_out_and_the_rest
-# _is_graded (one looping exercise times out, every other one is graded). otter run executes the
-# notebook with nbconvert's ExecutePreprocessor, whose timeout is None: it would wait forever,
-# so there is no otter half to run.
+# Here: test_containment.py::test_infinite_loop_in_one_exercise_times_out_and_the_rest_is_graded
+# (one looping exercise times out, every other one is graded). Under otter, waiting for a loop
+# would be a test that never ends, so its half reads otter's configuration instead.
+
+@needs_otter
+def test_under_otter_run_a_notebook_executes_without_any_time_limit():
+    python = os.path.join(os.path.dirname(OTTER[0]), "python") if os.environ.get("OTTER_BIN") \
+        else sys.executable
+    probe = ("import inspect, otter.execute, nbconvert.preprocessors as p\n"
+             "src = inspect.getsource(otter.execute.grade_notebook)\n"
+             "print('timeout' in src, p.ExecutePreprocessor().timeout)\n")
+    done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "None"], done.stderr[-2000:]
 
 
 # --- 4. unpickling what the submission's process wrote ----------------------------------------
