@@ -109,6 +109,7 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
         result.import_status = imported.status
         result.import_message = imported.message
         result.import_output = imported.output
+        result.import_where = imported.where
         for check in checks:
             if progress:
                 progress(check)

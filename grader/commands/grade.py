@@ -47,6 +47,7 @@ def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case
                               rerun=rerun_hint(hw.id, submission, seed), device=device)
     finally:
         source.cleanup()
+    source.explain(result, hw.filename)
     result.submission = source.origin
     return result, source.notes
 
@@ -65,7 +66,7 @@ def run(args):
                                      device=args.device)
     document = to_gradescope(result)
     if notes:
-        document["output"] += "\nNotebook: " + "; ".join(notes) + "\n"
+        document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
     write_json_atomic(args.out, document)
     if args.quiet:
         print(f"{hw.id} {result.submission}: {result.score:g}/{result.max_score:g} (seed {seed})")
