@@ -12,7 +12,7 @@ SUBMISSIONS ?=
 OUT    ?= grades/$(HW)
 JOBS   ?= auto
 
-.PHONY: help check demo test bench public-data clean batch release autograder
+.PHONY: help check demo test bench public-data notebooks clean batch release autograder
 
 help:
 	@echo "make check [HW=hw1]   run the public checks on assignments/ (students)"
@@ -23,6 +23,7 @@ help:
 	@echo "make batch HW=hw1 SUBMISSIONS=dir-or-zip [OUT=grades/hw1]   grade a class"
 	@echo "make release [HW=hw1]  write dist/student/ (stubs, public checks; no solutions)"
 	@echo "make autograder HW=hw1 write dist/hw1_autograder.zip for Gradescope"
+	@echo "make notebooks        rebuild assignments/*.ipynb from assignments/*.py (instructors)"
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,8 @@ release: $(VENV)/.core
 autograder: $(VENV)/.core
 	@test -n "$(HW)" || { echo "usage: make autograder HW=hw1"; exit 2; }
 	$(PY) -m grader autograder $(HW)
+notebooks: $(VENV)/.dev
+	$(PY) -m grader notebooks $(HW)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache

@@ -114,7 +114,7 @@ def run(root):
                                   "upload: submit the homework file under exactly that name.\n"
                                   + document["output"])
         if notes:
-            document["output"] += "\nNotebook: " + "; ".join(notes) + "\n"
+            document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
         write_json_atomic(results, document)
         print_result(result, title=f"{hw.id} — {shown} (seed {seed})", show_hidden_details=True)
         return 0

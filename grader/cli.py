@@ -8,7 +8,8 @@ import argparse
 import sys
 import traceback
 
-from .commands import autograder, batch, check, demo, grade, public_data_cmd, release
+from .commands import (autograder, batch, check, demo, export_otter, grade, notebooks,
+                       public_data_cmd, release)
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
@@ -16,7 +17,8 @@ from .roster import RosterError
 from .submission import SubmissionError
 
 COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd,
-            "batch": batch, "release": release, "autograder": autograder}
+            "batch": batch, "release": release, "autograder": autograder,
+            "notebooks": notebooks, "export-otter": export_otter}
 
 
 def build_parser():

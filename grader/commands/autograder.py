@@ -16,7 +16,7 @@ import zipfile
 
 from .. import homeworks
 from ..homeworks import PROJECT_ROOT
-from .release import TORCH_INDEX
+from .release import TORCH_INDEX, check_files
 
 HELP = "write dist/hwN_autograder.zip for Gradescope (setup.sh, run_autograder, hidden checks)"
 VENV = "/opt/dgm-autograder"
@@ -68,7 +68,7 @@ def pinned_requirements(hw):
     """requirements.txt: this machine's tested versions (CPU torch only where needed)."""
     import numpy
     lines = [f"numpy=={numpy.__version__}"]
-    if hw.needs_torch:
+    if needs_torch(hw):
         import torch
         lines.append(f"torch=={torch.__version__.split('+')[0]}")
     return "\n".join(lines) + "\n"
@@ -77,7 +77,7 @@ def pinned_requirements(hw):
 def contents(hw, seed=None):
     """{path in the zip: bytes or a project-relative file path} of the autograder."""
     torch = (f"    {VENV}/bin/python -m pip install --no-cache-dir --index-url {TORCH_INDEX} "
-             f"\"$(grep '^torch==' requirements.txt)\"\n") if hw.needs_torch else ""
+             f"\"$(grep '^torch==' requirements.txt)\"\n") if needs_torch(hw) else ""
     files = {
         "setup.sh": SETUP_SH.format(venv=VENV, torch=torch).encode(),
         "run_autograder": RUN_AUTOGRADER.format(venv=VENV).encode(),
@@ -86,11 +86,12 @@ def contents(hw, seed=None):
     }
     project = ["tests/__init__.py", "tests/public/__init__.py", "tests/hidden/__init__.py",
                f"tests/public/{hw.filename}", f"tests/public/data/{hw.module}.json",
-               f"tests/hidden/{hw.filename}", f"solutions/{hw.filename}"]
+               f"tests/hidden/{hw.filename}", f"solutions/{hw.filename}", *hw.data_files]
     for here, dirs, names in os.walk(os.path.join(PROJECT_ROOT, "grader")):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         project += [os.path.relpath(os.path.join(here, n), PROJECT_ROOT)
                     for n in sorted(names) if n.endswith(".py")]
+    project += check_files(hw, include_hidden=True)  # with the modules they import
     for rel in project:
         files[rel.replace(os.sep, "/")] = rel
     return files
@@ -125,3 +126,11 @@ def run(args):
     print(f"wrote {out}: upload it as the autograder of {hw.id} on Gradescope "
           "(base image Ubuntu 24.04)")
     return 0
+
+
+def needs_torch(hw):
+    """Whether grading ``hw`` needs torch: the homework says so, its worker preloads it, or a
+    check (public or hidden) uses it on the trusted side (hw3's autograd judges)."""
+    from ..homeworks import load_checks
+    return bool(hw.needs_torch or "torch" in getattr(hw, "worker_preload", ())
+                or any(c.needs_torch for c in load_checks(hw, include_hidden=True)))

@@ -1,7 +1,8 @@
 """``release``: the student repository, ``dist/student/`` — stubs, public checks, the engine.
 
 What ships: ``assignments/<module>.py`` (the stubs), ``tests/public/<module>.py`` and its
-expected values ``tests/public/data/<module>.json``, the ``grader`` package (what
+expected values ``tests/public/data/<module>.json``, the data files the checks read
+(``Homework.data_files``, e.g. the HW6 digits), the ``grader`` package (what
 ``make check`` runs), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
 What never ships: ``solutions/``, ``tests/hidden/``, examples, the project's own tests.
 The release is verified before the command succeeds (``leaks``): no file equal to a
@@ -59,6 +60,8 @@ def build(hws, dest):
         _copy(os.path.join("assignments", hw.filename), dest)
         _copy(os.path.join("tests", "public", hw.filename), dest)
         _copy(os.path.join("tests", "public", "data", hw.module + ".json"), dest)
+        for rel in hw.data_files:
+            _copy(rel, dest)
     shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), os.path.join(dest, "grader"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     torch = any(hw.needs_torch for hw in hws)
@@ -68,6 +71,10 @@ def build(hws, dest):
     for name, text in files.items():
         with open(os.path.join(dest, name), "w", encoding="utf-8") as fh:
             fh.write(text)
+    for hw in hws:  # public check modules that these import (helpers shared across homeworks)
+        for rel in check_files(hw, include_hidden=False):
+            if not os.path.exists(os.path.join(dest, rel)):
+                _copy(rel, dest)
     return dest
 
 
@@ -232,3 +239,25 @@ def run(args):
     print(f"wrote {dest}: {', '.join(hw.id for hw in hws)} (verified: no reference, "
           "no hidden check)")
     return 0
+
+
+def check_files(hw, include_hidden):
+    """Project-relative paths of ``hw``'s check modules and of every ``tests.*`` module they
+    import, transitively (read from their source: hw4's public checks use hw1's helpers)."""
+    todo = list(hw.check_modules(include_hidden))
+    seen = set()
+    while todo:
+        name = todo.pop()
+        rel = name.replace(".", "/") + ".py"
+        if name in seen or not os.path.isfile(os.path.join(PROJECT_ROOT, rel)):
+            continue
+        seen.add(name)
+        with open(os.path.join(PROJECT_ROOT, rel), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+            elif isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names)
+        todo = [n for n in todo if n.startswith("tests.")]
+    return sorted(name.replace(".", "/") + ".py" for name in seen)

@@ -54,6 +54,9 @@ class Outcome:
     where: str = ""
     output: str = ""
     seconds: float = 0.0
+    # For status "error": the qualified class names along the raised exception's MRO
+    # (e.g. ("builtins.ValueError", "builtins.Exception", "builtins.BaseException")).
+    error_types: tuple = ()
 
     @property
     def ok(self):
@@ -373,7 +376,8 @@ class Sandbox:
             return Outcome("memory", message=f"ran out of memory (limit "
                            f"{self.limits.memory_bytes >> 20} MiB): {text}")
         return Outcome("error", message=self._local_paths(text),
-                       where=self._local_paths(str(error.get("where", ""))[:4000]))
+                       where=self._local_paths(str(error.get("where", ""))[:4000]),
+                       error_types=_error_types(error))
 
     def _new_output(self):
         try:
@@ -388,6 +392,14 @@ class Sandbox:
     def _local_paths(self, text):
         """Show the student's file by its name, not by the worker's temporary path."""
         return text.replace(self.submission + os.sep, "")
+
+
+def _error_types(error):
+    """The worker's list of exception class names, kept only when it is a list of short strings."""
+    types = error.get("types")
+    if not isinstance(types, list):
+        return (str(error.get("type", ""))[:200],)
+    return tuple(t[:200] for t in types[:20] if isinstance(t, str))
 
 
 def outermost(paths):

@@ -53,10 +53,10 @@ def autograder_zip(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def root(autograder_zip):
-    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up.
-    Every user may enter it (as /autograder), so that hiding is what keeps student code out."""
+def unpack_and_set_up(autograder_zip, hw_id):
+    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up
+    (setup.sh's Python part: the reference must score full marks). Every user may enter it
+    (as /autograder), so that hiding is what keeps student code out."""
     top = pathlib.Path(tempfile.mkdtemp(prefix="autograder-root-"))
     os.chmod(top, 0o755)
     (top / "control.txt").write_text("ok")
@@ -67,9 +67,16 @@ def root(autograder_zip):
     shutil.copy(top / "source" / "run_autograder", top / "run_autograder")
     env = dict(os.environ, SKIP_PIP="1", AUTOGRADER_PYTHON=sys.executable)
     done = subprocess.run(["bash", str(top / "source" / "setup.sh")], env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "hw1 autograder ready" in done.stdout
+    assert f"{hw_id} autograder ready" in done.stdout
+    return top
+
+
+@pytest.fixture(scope="module")
+def root(autograder_zip):
+    """The hw1 autograder, unpacked and set up."""
+    top = unpack_and_set_up(autograder_zip, "hw1")
     yield top
     shutil.rmtree(top, ignore_errors=True)
 
@@ -153,7 +160,7 @@ def test_a_notebook_in_a_subfolder_is_graded_like_the_module(root):
     nb = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     doc = run_autograder(root, {f"work/{HW1}.ipynb": nb})
     assert doc["score"] == 34
-    assert "Notebook:" in doc["output"]
+    assert "Notes:" in doc["output"]
 
 
 def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
@@ -264,5 +271,40 @@ def test_without_namespaces_the_hidden_folders_are_unreadable_to_student_code(ro
         assert "NO private filesystem view" in doc["output"]
         out = doc["tests"][0]["output"]
         assert "seen=[]" in out and "uid=0 " not in out, out
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_torch_is_pinned_exactly_where_grading_needs_it():
+    from grader import homeworks
+    from grader.commands import autograder
+    assert not autograder.needs_torch(homeworks.get("hw1"))
+    for hw_id in ("hw3", "hw6"):  # hw3: autograd judges on the trusted side; hw6: models
+        if hw_id in homeworks.HOMEWORKS:
+            hw = homeworks.get(hw_id)
+            assert autograder.needs_torch(hw)
+            assert "torch==" in autograder.pinned_requirements(hw)
+            assert "download.pytorch.org/whl/cpu" in \
+                autograder.contents(hw)["setup.sh"].decode()
+
+
+OTHER_HOMEWORKS = [pytest.param(h, marks=[pytest.mark.slow] if h == "hw6" else [])
+                   for h in sorted(__import__("grader.homeworks").homeworks.HOMEWORKS)
+                   if h != "hw1"]
+
+
+@pytest.mark.parametrize("hw_id", OTHER_HOMEWORKS)
+def test_every_homework_autograder_sets_up_and_grades_its_stubs_zero(hw_id, tmp_path):
+    """Each homework's zip: its setup grades its reference to full marks, stubs score 0."""
+    from grader import homeworks
+    hw = homeworks.get(hw_id)
+    out = tmp_path / f"{hw_id}_autograder.zip"
+    assert main(["autograder", hw_id, "--out", str(out)]) == 0
+    top = unpack_and_set_up(out, hw_id)
+    try:
+        with open(os.path.join(PROJECT_ROOT, "assignments", hw.filename), encoding="utf-8") as fh:
+            doc = run_autograder(top, {hw.filename: fh.read()})
+        assert doc["score"] == 0 and doc["tests"]
+        assert {t["visibility"] for t in doc["tests"]} <= VISIBILITY
     finally:
         shutil.rmtree(top, ignore_errors=True)

@@ -131,3 +131,15 @@ def test_release_refuses_to_overwrite_a_folder_that_is_not_a_release(tmp_path, c
     (tmp_path / "mine.txt").write_text("keep me")
     assert main(["release", "--out", str(tmp_path)]) == 1
     assert (tmp_path / "mine.txt").exists()
+
+
+@pytest.mark.parametrize("hw", HWS, ids=[hw.id for hw in HWS])
+def test_a_release_of_one_homework_holds_every_module_its_checks_import(hw, tmp_path):
+    dest = tmp_path / "student"
+    assert main(["release", hw.id, "--out", str(dest)]) == 0
+    code = (f"import sys; sys.path.insert(0, '.'); import tests.public.{hw.module} as m; "
+            "print(len(m.checks.checks))")
+    done = subprocess.run([sys.executable, "-I", "-c", code], cwd=dest, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and int(done.stdout) > 0, done.stderr
+    assert not (dest / "tests" / "hidden").exists()
