@@ -206,7 +206,7 @@ def leaks(dest, hws):
                 continue
             try:
                 with open(path, encoding="utf-8") as fh:
-                    text = _normalized(fh.read())
+                    text = _normalized(_readable(fh.read(), name))
             except UnicodeDecodeError:
                 continue
             problems += [f"{rel}: the body of the reference {fn}"
@@ -261,3 +261,17 @@ def check_files(hw, include_hidden):
                 todo.extend(alias.name for alias in node.names)
         todo = [n for n in todo if n.startswith("tests.")]
     return sorted(name.replace(".", "/") + ".py" for name in seen)
+
+
+def _readable(text, name):
+    """The text in which to look for code: a notebook's cells decoded (in the raw JSON each
+    line is a quoted string), anything else as it is."""
+    if not name.endswith(".ipynb"):
+        return text
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return text
+    sources = (c.get("source", "") for c in cells if isinstance(c, dict))
+    return text + "\n" + "\n".join(s if isinstance(s, str) else "".join(map(str, s))
+                                   for s in sources)

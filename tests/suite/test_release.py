@@ -1,5 +1,6 @@
 """`python -m grader release`: the student release holds what `make check` needs and nothing
 of the secret side (reference solutions, hidden checks, their expected values)."""
+import json
 import os
 import shutil
 import site
@@ -89,6 +90,14 @@ def test_an_exercise_left_solved_in_the_stub_is_a_leak(student, tmp_path):
     stub.write_text(stub.read_text() + "\n\ndef forgotten():\n" + "\n".join(
         "    " + line for line in body.splitlines()) + "\n")
     assert any(f"assignments/{hw.filename}: the body of the reference {hw.module}.{name}" in p
+               for p in release.leaks(copy, HWS))
+    stub.write_text(stub.read_text().split("\n\ndef forgotten():")[0])
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None,
+                           "source": [line + "\n" for line in body.splitlines()]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (copy / "assignments" / (hw.module + ".ipynb")).write_text(json.dumps(notebook, indent=1))
+    assert any(f"assignments/{hw.module}.ipynb: the body of the reference" in p
                for p in release.leaks(copy, HWS))
 
 
