@@ -214,8 +214,10 @@ def _(rng):
 @checks.add("categorical_mle", "random samples", points=1, judge=close_frequencies)
 def _(rng):
     for k, n in ((2, 15), (4, 200), (7, 500)):
-        p = rng.dirichlet(np.ones(k)) * 0.5 + 0.5 / k       # every category likely to occur
-        yield Case(f"K={k} N={n}", args=(rng.choice(k, size=n, p=p).astype(np.int64), k))
+        p = rng.dirichlet(np.ones(k))
+        x = rng.choice(k, size=n, p=p)
+        x[rng.choice(n, size=k, replace=False)] = np.arange(k)  # every category occurs
+        yield Case(f"K={k} N={n}", args=(x.astype(np.int64), k), about="all K categories occur")
 
 
 @checks.add("categorical_mle", "categories absent from the sample get 0", points=2,
