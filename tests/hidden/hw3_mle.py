@@ -15,7 +15,8 @@ from grader.cases.gaussians import random_gaussian, random_spd
 from grader.checks.registry import Case, CheckSet
 from grader.compare.numeric import PASS, Verdict, as_numeric, as_sequence, fmt
 from tests.public.hw3_mle import (close_frequencies, close_grad_mu, close_grad_precision,
-                                  close_loglik, close_mle, data_around, point_case)
+                                  close_loglik, close_mle, data_around, point_case,
+                                  precision_case)
 
 checks = CheckSet("hw3", public=False)
 
@@ -93,14 +94,6 @@ def _(rng):
 def _(rng):
     for d, n in ((1, 5), (3, 1), (4, 9), (5, 20)):
         yield point_case(rng, d, n, f"D={d} N={n}", about="mu is not the MLE: gradient != 0")
-
-
-def precision_case(rng, d, n, label, about=""):
-    """A case ``(X, mu, S)``: S a random precision, data from another Gaussian."""
-    case = point_case(rng, d, n, label, about)
-    X, mu, Sigma = case.args
-    S = np.linalg.inv(Sigma)
-    return Case(label, args=(X, mu, 0.5 * (S + S.T)), about=about)
 
 
 @checks.add("grad_loglik_precision", "matches autograd at random points", points=3,
