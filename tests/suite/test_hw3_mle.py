@@ -192,3 +192,13 @@ def test_a_different_correct_solution_scores_full_marks(seed):
     """inv instead of Cholesky, einsum, np.cov(bias=True), a list: correct without matching."""
     result = grade_text("hw3", ALTERNATIVE, seed=seed)
     assert result.score == result.max_score, failures(result)
+
+
+def test_missing_torch_on_the_grading_side_is_a_grader_error(monkeypatch):
+    """Without torch the autograd checks cannot judge: the grader says so, never the student."""
+    from grader import engine
+    monkeypatch.setattr(engine, "torch_available", lambda: False)
+    with pytest.raises(engine.GraderError, match="needs torch"):
+        grade_text("hw3", reference_source(HW), seed=1)
+    public = grade_text("hw3", reference_source(HW), seed=1, include_hidden=False)
+    assert public.score == public.max_score
