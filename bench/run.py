@@ -105,8 +105,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     ours = bench_check_and_grade(args.repeat)
+    bench_each_homework(args.repeat)
     bench_otter(ours, args.repeat)
-    bench_reference_grading(args.repeat)
     if not args.quick:
         print("Batch grading")
         bench_batch("hw1", 100, None)
@@ -121,20 +121,28 @@ def main(argv=None):
     return 0
 
 
-def bench_reference_grading(repeat):
-    """One grading (public + hidden) of each homework's reference solution, as a student's."""
+def bench_each_homework(repeat):
+    """Grading time of each registered homework's reference solution (public + hidden checks)."""
     sys.path.insert(0, ROOT)
     from grader import homeworks
-    print("Grading the reference solution of each homework (public + hidden, seed 1)")
-    out = os.path.join(tempfile.mkdtemp(), "results.json")
+    print("One grading per homework (reference solution, public + hidden)")
     for hw in homeworks.HOMEWORKS.values():
-        cmd = [PY, "-m", "grader", "grade", hw.id, "solutions", "--out", out, "--seed", "1",
-               "--quiet"]
+        source = os.path.join(ROOT, "solutions", hw.filename)
+        if not os.path.exists(source):
+            row(f"python -m grader grade {hw.id}", "skipped", "no reference solution")
+            continue
+        tmp = tempfile.mkdtemp()
+        shutil.copy(source, tmp)
+        cmd = [PY, "-m", "grader", "grade", hw.id, tmp, "--out",
+               os.path.join(tmp, "results.json"), "--seed", "1", "--quiet"]
         try:
-            row(f"python -m grader grade {hw.id} solutions", f"{timed(cmd, repeat):.2f} s")
+            seconds = timed(cmd, repeat)
         except subprocess.CalledProcessError as exc:
-            row(f"python -m grader grade {hw.id} solutions", "failed",
-                exc.stderr.decode()[-120:])
+            row(f"python -m grader grade {hw.id}", "failed", exc.stderr.decode()[-120:])
+            continue
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        row(f"python -m grader grade {hw.id} ({hw.module})", f"{seconds:.2f} s")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ def variant(hw, override):
         textwrap.dedent(override)
 
 
-def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None):
+def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None,
+               device=engine.DEFAULT_DEVICE):
     """Grade a module given as text, through the real sandbox; returns the ``GradeResult``."""
     hw = homeworks.get(hw_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -31,7 +32,7 @@ def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=No
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(source)
         return engine.grade(hw, path, seed=seed, include_hidden=include_hidden, only=only,
-                            limits=limits)
+                            limits=limits, device=device)
 
 
 def full_except(result, exercises):
