@@ -118,7 +118,8 @@ def exact_int(*, name="result"):
             return Verdict.fail(f"{name} is a float ({got!r}); return an exact Python int "
                                 "(use integer arithmetic: `//`, `math.prod`, no floats)")
         if isinstance(got, np.ndarray):
-            return Verdict.fail(f"{name} is a numpy {got.dtype} {'scalar' if got.ndim == 0 else 'array'}"
+            kind = "scalar" if got.ndim == 0 else "array"
+            return Verdict.fail(f"{name} is a numpy {got.dtype} {kind}"
                                 "; return a Python int (numpy integers overflow past 2**63 - 1;"
                                 " convert with int(...) and do the arithmetic on Python ints)")
         if not is_exact_int(got):
