@@ -1,7 +1,9 @@
 """Reusable judges: ``judge(case, outputs, expected) -> Verdict``.
 
 ``outputs`` is the list of plain values that the case's program returned (one
-per call that is not saved); ``expected`` comes from the trusted side.
+per call that is not saved), or a ``Raised`` when the program raised and the
+judge is marked ``judges_exceptions = True`` (see ``raises``); ``expected``
+comes from the trusted side.
 A tolerance may be a number or a function of the case (to scale ``atol`` with
 the size of the inputs, as the course spec promises).
 """
