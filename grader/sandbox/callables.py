@@ -100,3 +100,19 @@ class RecordingGradient:
 def recording_gradient(shape):
     """A fresh ``RecordingGradient`` for parameters of ``shape`` (hw4's ``sgd`` checks)."""
     return RecordingGradient(shape)
+
+
+@factory("scale_parameters")
+def scale_parameters(factor):
+    """For ``module.apply``: multiply the module's own parameters by ``factor`` (in place).
+
+    Scaling keeps every zero (so masks and the autoregressive property) and
+    makes a freshly initialized model's logits large: sharper distributions
+    for the sampling tests, extreme logits for the log-likelihood tests.
+    """
+    def scale(module):
+        import torch  # only models built with torch reach here
+        with torch.no_grad():
+            for p in module.parameters(recurse=False):
+                p.mul_(factor)
+    return scale
