@@ -174,8 +174,8 @@ def _learning_case(rng, spec, budget, reference):
     return Case(spec["model"] + "(64" + (f", {tuple(spec['hidden'])})" if "hidden" in spec else ")"),
                 data={"spec": spec, "n_train": 1400, "budget": b, "seed": _seed(rng),
                       "perturb_seed": _seed(rng), "reference": reference},
-                about=f"train_model(model, 1400 digits, {b['epochs']}, {b['lr']:g}, {b['batch']}); "
-                "test NLL from your logits")
+                about=f"train_model(model, 1400 digits, {b['epochs']}, {b['lr']:g}, {b['batch']}) "
+                f"within {TRAIN_SECONDS:g} s; test NLL from your logits")
 
 
 @checks.add("FVSBN", "learns the digits: held-out NLL after training", points=2,

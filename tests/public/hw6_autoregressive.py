@@ -37,9 +37,9 @@ def tensor(x, device=DEVICE):
     return {"$tensor": protocol.encode(np.asarray(x, dtype=np.float32)), "device": device}
 
 
-def generator(seed):
-    """A ``torch.Generator`` argument on the grading device, seeded with ``seed``."""
-    return {"$torch_generator": int(seed), "device": DEVICE}
+def generator(seed, device=DEVICE):
+    """A ``torch.Generator`` argument on the grading device (or ``device``), seeded with ``seed``."""
+    return {"$torch_generator": int(seed), "device": device}
 
 
 def method(name, *args, save=None, **kwargs):
@@ -473,12 +473,12 @@ def training_data(case):
 
 
 def train_step(case, seed, save=None):
-    """``train_model(model, data, ...)`` with the case's budget; ``data`` stays on the CPU."""
+    """``train_model(model, data, ...)`` with the case's budget; data and generator on the CPU."""
     b = case.data["budget"]
     step = {"call": "train_model",
             "args": [{"$ref": "model"}, tensor(training_data(case), device="cpu"),
                      int(b["epochs"]), float(b["lr"]), int(b["batch"])],
-            "kwargs": {"generator": generator(seed)}}
+            "kwargs": {"generator": generator(seed, device="cpu")}}
     if save:
         step["save"] = save
     return step
