@@ -19,6 +19,7 @@ the time-limit message and its worker is killed.
 """
 import numpy as np
 
+from grader.cases import digits
 from grader.checks.registry import Case, CheckSet
 from grader.compare.numeric import PASS, Verdict
 from tests.public.hw6_autoregressive import (
@@ -76,7 +77,6 @@ def _normalization_cases(rng, model, sizes):
 def learned_judge(max_nll):
     """The trained model is still autoregressive and its test NLL (from logits) is <= max_nll."""
     def judge(case, outputs, expected):
-        from grader.cases import digits
         _, x_test = digits.load()
         d = x_test.shape[1]
         logits, problem = _array(outputs[0], "logits of the test digits", x_test.shape)
@@ -103,7 +103,6 @@ def learned_judge(max_nll):
 
 def learning_program(check, case):
     """Train the model with the student's train_model, then logits of the test digits."""
-    from grader.cases import digits
     _, x_test = digits.load()
     return build_model(case.data["spec"]) + [
         train_step(case, case.data["seed"], save="losses"),

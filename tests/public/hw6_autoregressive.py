@@ -16,7 +16,9 @@ import math
 
 import numpy as np
 
+from grader.cases import digits
 from grader.checks.registry import DEVICE, Case, CheckSet
+from grader.compare import statistics
 from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays, fmt
 from grader.sandbox import protocol
 
@@ -241,8 +243,6 @@ def normalization_judge(case, outputs, expected):
 
 def sample_frequencies(alpha):
     """Judge: pattern frequencies of the samples match the model's own probabilities."""
-    from grader.compare import statistics
-
     def judge(case, outputs, expected):
         d, n = case.data["spec"]["d"], int(case.data["n"])
         x = all_inputs(d)
@@ -466,7 +466,6 @@ def _(rng):
 
 def training_data(case):
     """The training rows of a case: the first ``n_train`` digits, or a random subset of them."""
-    from grader.cases import digits
     x_train, _ = digits.load()
     rows = case.data.get("rows")
     return x_train[:case.data["n_train"]] if rows is None else x_train[np.asarray(rows)]
