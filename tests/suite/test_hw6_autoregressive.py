@@ -204,3 +204,20 @@ def test_device_marker_reaches_every_tensor_generator_and_model_move():
     assert train["args"][1]["device"] == "cpu" and train["kwargs"]["generator"]["device"] == "cpu"
     assert all(s["args"][0]["device"] == "cuda" for s in steps if isinstance(s.get("call"), dict)
                and s["call"]["attr"] == "forward")
+
+
+def test_a_model_that_peeks_only_on_large_batches_gets_no_credit_for_its_likelihood():
+    """The test digits and the perturbation rows share one shuffled forward call after training."""
+    source = variant(HW, """
+        _RightFVSBN = FVSBN
+        class FVSBN(_RightFVSBN):
+            def forward(self, x):
+                if x.shape[0] < 300:           # small batches (training, probes): behave
+                    return super().forward(x)
+                return F.linear(x, self.linear.weight * torch.tril(torch.ones_like(self.mask)),
+                                self.linear.bias)
+        """)
+    check_id = "FVSBN/learns-the-digits-held-out-nll-after-training"
+    result = grade_text("hw6", source, seed=4, only=(check_id,), device="cpu")
+    (check,) = result.checks
+    assert check.status == "failed" and "not autoregressive" in check.message, failures(result)
