@@ -13,6 +13,7 @@ from .checks.registry import with_device
 from .compare.numeric import Verdict
 from .homeworks import PROJECT_ROOT, load_checks, load_reference
 from .results import CheckResult, GradeResult
+from .checks.judges import Raised
 from .sandbox.supervisor import Outcome, Sandbox
 
 GRADER_VERSION = "0.1.0"
@@ -100,13 +101,15 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
         result.seconds = time.monotonic() - start
         return result
     sandbox = Sandbox(hw.module, source_path, limits=limits,
-                      hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate)
+                      hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate,
+                      preload=hw.worker_preload)
     with sandbox:
         result.protections = sandbox.protections
         imported = sandbox.start()
         result.import_status = imported.status
         result.import_message = imported.message
         result.import_output = imported.output
+        result.import_where = imported.where
         for check in checks:
             if progress:
                 progress(check)
@@ -140,8 +143,10 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="c
     for case, expected in pairs:
         outcome = sandbox.call(with_device(check.steps(check, case), device),
                                seconds=check.seconds)
-        if outcome.ok:
-            verdict = _judge(check, case, outcome.results, expected)
+        if outcome.ok or _judged_raise(check, outcome):
+            outputs = outcome.results if outcome.ok else Raised(outcome.error_types,
+                                                                 outcome.message)
+            verdict = _judge(check, case, outputs, expected)
             if verdict.passed:
                 continue
             res.status, res.message = "failed", verdict.message
@@ -156,6 +161,11 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="c
     res.seconds = time.monotonic() - started
     return res
 
+
+def _judged_raise(check, outcome):
+    """True when the case raised and the check's judge judges exceptions (``judges_exceptions``):
+    the judge then gets a ``Raised`` instead of the outputs (e.g. hw5 requires ValueError)."""
+    return outcome.status == "error" and getattr(check.judge, "judges_exceptions", False)
 
 
 def resolve_device(requested, checks):

@@ -39,6 +39,7 @@ class GradeResult:
     import_status: str = "ok"
     import_message: str = ""
     import_output: str = ""
+    import_where: str = ""     # student-code traceback lines of an import failure, if any
     protections: tuple = ()
     seconds: float = 0.0
     grader_version: str = ""

@@ -41,6 +41,9 @@ def run(args):
                                   case_id=args.case, rerun=rerun_hint(hw.id), device=args.device)
         finally:
             source.cleanup()
+        source.explain(result, hw.filename)
         title = f"{hw.id} — {hw.title}  [{os.path.relpath(source.origin)}, public checks]"
         print_result(result, title=title)
+        for note in source.notes:
+            print(f"  note: {note}")
     return 0

@@ -19,6 +19,9 @@ def add_arguments(parser):
                         "recorded in the results)")
     parser.add_argument("--public-only", action="store_true", help="skip the hidden checks")
     parser.add_argument("--quiet", action="store_true", help="print only the score line")
+    parser.add_argument("--hide", action="append", default=[], metavar="DIR",
+                        help="a folder the student's code must not see, besides the project and "
+                        "the output folder (repeatable; batch grading hides the class's files)")
     add_selection(parser)
     add_device(parser)
 
@@ -44,6 +47,7 @@ def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case
                               rerun=rerun_hint(hw.id, submission, seed), device=device)
     finally:
         source.cleanup()
+    source.explain(result, hw.filename)
     result.submission = source.origin
     return result, source.notes
 
@@ -58,10 +62,11 @@ def run(args):
     out_dir = os.path.dirname(os.path.abspath(args.out))
     result, notes = grade_submission(hw, args.submission, seed=seed,
                                      include_hidden=not args.public_only, only=args.only,
-                                     case_id=args.case, hide=(out_dir,), device=args.device)
+                                     case_id=args.case, hide=(out_dir, *args.hide),
+                                     device=args.device)
     document = to_gradescope(result)
     if notes:
-        document["output"] += "\nNotebook: " + "; ".join(notes) + "\n"
+        document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
     write_json_atomic(args.out, document)
     if args.quiet:
         print(f"{hw.id} {result.submission}: {result.score:g}/{result.max_score:g} (seed {seed})")

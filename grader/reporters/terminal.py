@@ -27,6 +27,8 @@ def render(result, *, title="", color=False, show_hidden_details=True):
                             color))
         if result.import_output.strip():
             lines.append("  its output:\n" + _indent(result.import_output, 6))
+        if result.import_where.strip():
+            lines.append("  in your code:\n" + _indent(result.import_where.rstrip(), 6))
     width = max((len(f"{c.exercise}: {c.title}") for c in result.checks), default=40) + 2
     for c in result.checks:
         word = STATUS_WORD.get(c.status, "FAIL")

@@ -1,0 +1,198 @@
+"""Export a homework as an otter-grader 7 assignment (for courses already on otter).
+
+``python -m grader export-otter hw1 OUTDIR`` writes::
+
+    OUTDIR/hw1_gaussians.ipynb    the student notebook, set up with ``otter.Notebook()``
+    OUTDIR/tests/<exercise>.py    exception-format test files, one per exercise
+    OUTDIR/requirements.txt       what the grading image needs (numpy)
+    OUTDIR/otter_config.json      otter's autograder configuration
+    OUTDIR/README.md              how to run it, and which checks could not be exported
+
+Each exported check becomes one ``test_case`` worth the check's points,
+all-or-nothing over its cases like here; public checks are visible, hidden
+checks are ``hidden=True`` with their cases drawn from ``seed`` (so a course
+picks the hidden cases once, when it exports). The expected values are
+computed by the reference on the exporting side and written as literals.
+
+A check is exported when it is one call of the exercise compared with the
+reference by a tolerance judge (``close`` or ``close_tuple``). Reference-free
+checks (statistical tests, reproducibility) and multi-step programs need this
+grader's engine and are listed in the README instead. Exported tests run the
+way otter runs them, inside the student's kernel, with the weaknesses that
+this project's README lists ("Compared with otter-grader 7").
+"""
+import json
+import math
+import os
+
+import numpy as np
+
+from . import engine, homeworks, nbgen
+from .checks.registry import single_call
+
+OTTER_VERSION = "7.0.0"
+
+
+class NotExportable(Exception):
+    """A check that otter's exception tests cannot express; the message says why."""
+
+
+def literal(value):
+    """Python source that rebuilds plain case data (exact floats; generators by their seed)."""
+    if value is None or isinstance(value, (bool, str)):
+        return repr(value)
+    if isinstance(value, (int, np.integer)):
+        return repr(int(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isfinite(value):
+            return repr(value)
+        return f"float({str(value)!r})"
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise NotExportable("an argument is an array of Python objects")
+        flat = ", ".join(literal(v) for v in value.reshape(-1).tolist())
+        return f"np.array([{flat}], dtype={value.dtype.str!r}).reshape({tuple(value.shape)!r})"
+    if isinstance(value, tuple):
+        return "(" + "".join(literal(v) + ", " for v in value) + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if "$rng" in value:
+            return f"np.random.default_rng({int(value['$rng'])})"
+        if any(str(k).startswith("$") for k in value):
+            raise NotExportable(f"an argument is a worker-side object {sorted(value)}")
+        return "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in value.items()) + "}"
+    raise NotExportable(f"an argument of type {type(value).__name__}")
+
+
+def _tolerance(tol, case, index=None):
+    if isinstance(tol, tuple):
+        tol = tol[index]
+    return float(tol(case) if callable(tol) else tol)
+
+
+def _comparison(check, case):
+    """``(names, [(rtol, atol), ...])`` of a tolerance judge for one case (names None: single)."""
+    tolerance = getattr(check.judge, "tolerance", None)
+    if tolerance is None:
+        raise NotExportable("its judge is not a tolerance comparison with the reference")
+    rtol, atol = tolerance
+    names = getattr(check.judge, "names", None)
+    if names is None:
+        return None, [(_tolerance(rtol, case), _tolerance(atol, case))]
+    return list(names), [(_tolerance(rtol, case, i), _tolerance(atol, case, i))
+                         for i in range(len(names))]
+
+
+def _case_literal(check, case, expected):
+    names, tolerances = _comparison(check, case)
+    return (f"    dict(id={case.id!r}, args={literal(tuple(case.args))}, "
+            f"kwargs={literal(dict(case.kwargs))},\n"
+            f"         expected={literal(expected)},\n"
+            f"         names={names!r}, tolerances={tolerances!r}),")
+
+
+TEST_HEADER = '''"""otter tests of `{exercise}`, exported from the course grader ({hw}, hidden seed {seed}).
+
+Regenerate with `python -m grader export-otter {hw} OUTDIR --seed {seed}`; do not edit.
+"""
+import numpy as np
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = {exercise!r}
+points = None
+
+
+def _close(got, expected, rtol, atol, what):
+    got = np.asarray(got, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    assert got.shape == expected.shape, f"{{what}} has shape {{got.shape}}, expected {{expected.shape}}"
+    assert np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True), \\
+        f"{{what}} differs from the expected value beyond rtol {{rtol:g}}, atol {{atol:.3g}}"
+
+
+def _run(function, cases):
+    assert callable(function), "{exercise} is not defined"
+    for case in cases:
+        got = function(*case["args"], **case["kwargs"])
+        if case["names"] is None:
+            _close(got, case["expected"], *case["tolerances"][0], f"case {{case['id']}}: result")
+            continue
+        assert len(got) == len(case["names"]), \\
+            f"case {{case['id']}}: return {{len(case['names'])}} values"
+        for part, exp, tol, what in zip(got, case["expected"], case["tolerances"], case["names"]):
+            _close(part, exp, *tol, f"case {{case['id']}}: {{what}}")
+'''
+
+TEST_CASE = '''
+
+CASES_{n} = [
+{cases}
+]
+
+
+@test_case(name={title!r}, points={points!r}, hidden={hidden!r})
+def test_{n}({exercise}):
+    _run({exercise}, CASES_{n})
+'''
+
+
+def export(hw, outdir, *, seed=0):
+    """Write the otter assignment of ``hw`` under ``outdir``; returns ``(exported, skipped)``.
+
+    ``exported`` and ``skipped`` are lists of check ids; ``skipped`` pairs each
+    with the reason it could not be exported.
+    """
+    os.makedirs(os.path.join(outdir, "tests"), exist_ok=True)
+    expectations = engine._Expectations(hw, seed)
+    by_exercise, exported, skipped = {}, [], []
+    for check in homeworks.load_checks(hw, include_hidden=True):
+        try:
+            if check.steps is not single_call or check.expected is None:
+                raise NotExportable("it is not one call compared with the reference")
+            cases = "\n".join(_case_literal(check, case, expected)
+                              for case, expected in expectations.cases(check))
+        except NotExportable as exc:
+            skipped.append((check.id, str(exc)))
+            continue
+        by_exercise.setdefault(check.exercise, []).append((check, cases))
+        exported.append(check.id)
+    for exercise, entries in by_exercise.items():
+        text = TEST_HEADER.format(exercise=exercise, hw=hw.id, seed=seed)
+        for n, (check, cases) in enumerate(entries, start=1):
+            title = check.title + ("" if check.public else " [hidden]")
+            text += TEST_CASE.format(n=n, cases=cases, title=f"{exercise}: {title}",
+                                     points=check.points, hidden=not check.public,
+                                     exercise=exercise)
+        _write(os.path.join(outdir, "tests", f"{exercise}.py"), text)
+    nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE)
+    _write(os.path.join(outdir, f"{hw.module}.ipynb"), nbgen.dumps(nb))
+    _write(os.path.join(outdir, "requirements.txt"), "numpy\n")
+    _write(os.path.join(outdir, "otter_config.json"),
+           json.dumps({"lang": "python", "show_stdout": False, "show_hidden": False},
+                      indent=2) + "\n")
+    _write(os.path.join(outdir, "README.md"), _readme(hw, seed, exported, skipped))
+    return exported, skipped
+
+
+def _readme(hw, seed, exported, skipped):
+    lines = [f"# {hw.id} — {hw.title} (otter-grader {OTTER_VERSION} assignment)", "",
+             "Exported from the course grader; regenerate rather than edit.", "",
+             "```bash",
+             "otter generate                      # writes autograder.zip from tests/",
+             f"otter run -a autograder.zip {hw.module}.ipynb",
+             "```", "",
+             f"Hidden cases were drawn with seed {seed}. {len(exported)} checks exported.", ""]
+    if skipped:
+        lines += ["Checks not exported (they need the course grader's engine; grade them with "
+                  "`python -m grader grade`):", ""]
+        lines += [f"- `{check_id}`: {why}" for check_id, why in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def _write(path, text):
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)

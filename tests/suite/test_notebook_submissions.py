@@ -1,0 +1,162 @@
+"""A notebook submission grades exactly like the module: magics dropped with a note, top-level
+failures reported by cell number, a malformed notebook a clear error for that student only."""
+import json
+import os
+
+import pytest
+
+from grader import homeworks
+from grader.cli import main
+from grader.commands.grade import grade_submission
+from grader.submission import notebook_to_module
+
+from .grading import reference_source
+
+nbgen = pytest.importorskip("grader.nbgen")
+HW = homeworks.get("hw1")
+
+
+def reference_notebook():
+    return nbgen.fill(nbgen.build(HW), reference_source(HW))
+
+
+def cell_number(nb, cell_id):
+    """The 1-based position of a cell, counting every cell (what the feedback calls cell N)."""
+    return next(i for i, c in enumerate(nb.cells, start=1) if c.id == cell_id)
+
+
+def save(folder, nb):
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{HW.module}.ipynb"
+    path.write_text(nbgen.dumps(nb), encoding="utf-8")
+    return folder
+
+
+def by_check(result):
+    return {c.check_id: (c.points, c.status) for c in result.checks}
+
+
+def test_a_notebook_grades_exactly_like_the_same_code_as_a_module(tmp_path):
+    nb_dir = save(tmp_path / "nb", reference_notebook())
+    py_dir = tmp_path / "py"
+    py_dir.mkdir()
+    (py_dir / HW.filename).write_text(reference_source(HW), encoding="utf-8")
+    from_nb, notes = grade_submission(HW, str(nb_dir), seed=7)
+    from_py, _ = grade_submission(HW, str(py_dir), seed=7)
+    assert by_check(from_nb) == by_check(from_py)
+    assert from_nb.score == from_nb.max_score and notes == []
+
+
+def test_magics_and_shell_escapes_are_dropped_with_a_note(tmp_path):
+    nb = reference_notebook()
+    imports = next(c for c in nb.cells if c.id == "imports")
+    imports.source = "%matplotlib inline\n  !pip install scipy\n" + imports.source
+    code = next(c for c in nb.cells if c.id == "code-gaussian_marginal")
+    code.source = "%load_ext autoreload\n" + code.source
+    timing = nbgen.nbformat.v4.new_code_cell("%%timeit\nraise RuntimeError('never runs')",
+                                             id="timing")
+    nb.cells.insert(cell_number(nb, "code-gaussian_marginal"), timing)
+    folder = save(tmp_path / "s", nb)
+    result, notes = grade_submission(HW, str(folder), seed=3, include_hidden=False)
+    assert result.import_status == "ok" and result.score == result.max_score
+    n_imports, n_code = cell_number(nb, "imports"), cell_number(nb, "code-gaussian_marginal")
+    assert notes == [f"cell {n_imports}: dropped line '%matplotlib inline'",
+                     f"cell {n_imports}: dropped line '!pip install scipy'",
+                     f"cell {n_code}: dropped line '%load_ext autoreload'",
+                     f"cell {n_code + 1}: dropped (cell magic %%timeit)"]
+    out = tmp_path / "results.json"
+    assert main(["grade", "hw1", str(folder), "--out", str(out), "--quiet", "--public-only"]) == 0
+    feedback = json.loads(out.read_text())["output"]
+    assert f"cell {n_imports}: dropped line '%matplotlib inline'" in feedback
+
+
+def test_notebook_api_lines_are_not_part_of_the_graded_module():
+    module = notebook_to_module(nbgen.assignment_path(HW, "ipynb"))
+    assert "Notebook" not in module.source and ".check" not in module.source
+    assert "import numpy as np" in module.source and module.notes == []
+
+
+def test_a_cell_that_fails_at_top_level_is_named_by_its_number(tmp_path):
+    nb = reference_notebook()
+    cell = next(c for c in nb.cells if c.id == "code-mixture_logpdf")
+    cell.source += "\n\nweights = np.ones(3) / 3\nprint(undefined_name)\n"
+    result, _ = grade_submission(HW, str(save(tmp_path / "s", nb)), seed=1,
+                                 include_hidden=False)
+    n = cell_number(nb, "code-mixture_logpdf")
+    assert result.score == 0 and result.import_status == "import_failed"
+    assert result.import_message.startswith(f"notebook cell {n} failed at top level: NameError")
+    assert {c.status for c in result.checks} == {"import_failed"}
+    assert all(f"notebook cell {n} failed" in c.message for c in result.checks)
+    lines = cell.source.count("\n") + 1
+    assert f"notebook cell {n}, line {lines - 1}" in result.import_where
+
+
+def test_a_syntax_error_is_named_by_its_cell(tmp_path):
+    nb = reference_notebook()
+    cell = next(c for c in nb.cells if c.id == "code-gaussian_marginal")
+    cell.source = cell.source.replace("def gaussian_marginal(mu, Sigma, idx):",
+                                      "def gaussian_marginal(mu, Sigma, idx)")
+    result, _ = grade_submission(HW, str(save(tmp_path / "s", nb)), seed=1,
+                                 include_hidden=False)
+    n = cell_number(nb, "code-gaussian_marginal")
+    assert result.score == 0
+    assert result.import_message.startswith(f"notebook cell {n} failed at top level: SyntaxError")
+    assert f"(notebook cell {n}, line 1)" in result.import_message
+
+
+def test_an_error_inside_an_exercise_points_at_its_cell(tmp_path):
+    nb = reference_notebook()
+    cell = next(c for c in nb.cells if c.id == "code-gaussian_marginal")
+    cell.source = "def gaussian_marginal(mu, Sigma, idx):\n    x = 1\n    return mu[idx] / 0 + q\n"
+    result, _ = grade_submission(HW, str(save(tmp_path / "s", nb)), seed=1,
+                                 include_hidden=False)
+    n = cell_number(nb, "code-gaussian_marginal")
+    failed = [c for c in result.checks if c.exercise == "gaussian_marginal"]
+    assert failed and all(c.status == "error" and c.points == 0 for c in failed)
+    assert f"notebook cell {n}, line 3, in gaussian_marginal" in failed[0].where
+    assert result.score == result.max_score - sum(c.max_points for c in failed)
+
+
+MALFORMED = {
+    "not json": "{ this is not json",
+    "no cells": json.dumps({"nbformat": 4, "metadata": {}}),
+    "a cell that is not a cell": json.dumps({"nbformat": 4, "cells": [1, 2]}),
+    "source of the wrong type": json.dumps({"nbformat": 4, "cells": [
+        {"cell_type": "code", "source": {"x": 1}}]}),
+    "not text": b"\xff\xfe\x00garbage",
+}
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_a_malformed_notebook_is_a_clear_error_for_that_student_only(kind, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    content = MALFORMED[kind]
+    target = bad / f"{HW.module}.ipynb"
+    target.write_bytes(content if isinstance(content, bytes) else content.encode())
+    good = save(tmp_path / "good", reference_notebook())
+    scores = {}
+    for name, folder in (("bad", bad), ("good", good)):
+        out = tmp_path / f"{name}.json"
+        code = main(["grade", "hw1", str(folder), "--out", str(out), "--quiet",
+                     "--public-only", "--seed", "1"])
+        assert code == 0
+        scores[name] = json.loads(out.read_text())
+    assert scores["bad"]["score"] == 0
+    assert str(target) in scores["bad"]["output"]
+    assert all(str(target) in t["output"] for t in scores["bad"]["tests"])
+    assert scores["good"]["score"] == sum(t["max_score"] for t in scores["good"]["tests"]) > 0
+
+
+def test_with_both_files_the_one_saved_last_is_graded_and_said(tmp_path):
+    folder = save(tmp_path / "s", reference_notebook())
+    py = folder / HW.filename
+    py.write_text("raise SystemExit('old module')\n", encoding="utf-8")
+    nb_path = folder / f"{HW.module}.ipynb"
+    os.utime(py, (1_000_000, 1_000_000))
+    result, notes = grade_submission(HW, str(folder), seed=1, include_hidden=False)
+    assert result.score == result.max_score
+    assert notes[0].startswith("both") and notes[0].endswith(f"graded {nb_path.name}, the one saved last")
+    os.utime(nb_path, (1_000, 1_000))
+    result, _ = grade_submission(HW, str(folder), seed=1, include_hidden=False)
+    assert result.score == 0 and "old module" in result.import_message

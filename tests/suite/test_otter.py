@@ -1,0 +1,275 @@
+"""otter-grader interoperability, and the README's "Compared with otter-grader 7", test by test.
+
+The export tests always run. Those that call ``otter`` run when otter-grader is
+installed (``pip install .[otter]``, which CI does), or when ``OTTER_BIN`` names
+an ``otter`` executable installed elsewhere (its own virtual environment).
+
+Each comparison pairs the same attack graded here (always run) with, where it
+can be shown without waiting forever, the same attack under ``otter run``.
+"""
+import ast
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from grader import homeworks
+from grader.homeworks import PROJECT_ROOT
+
+from .grading import failures, grade_text, lost, reference_source, stub_source, variant
+
+nbgen = pytest.importorskip("grader.nbgen")
+otter_export = pytest.importorskip("grader.otter_export")
+
+HW = homeworks.get("hw1")
+
+
+def _otter_command():
+    exe = os.environ.get("OTTER_BIN")
+    if exe:
+        return [exe]
+    if importlib.util.find_spec("otter") is not None:
+        return [sys.executable, "-m", "otter"]
+    return None
+
+
+OTTER = _otter_command()
+needs_otter = pytest.mark.skipif(OTTER is None, reason="otter-grader is not installed "
+                                 "(pip install .[otter], or set OTTER_BIN)")
+
+
+def exported_points(hw, exported):
+    checks = {c.id: c for c in homeworks.load_checks(hw, include_hidden=True)}
+    return sum(checks[i].points for i in exported)
+
+
+# --- the export -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hw", list(homeworks.HOMEWORKS.values()), ids=lambda hw: hw.id)
+def test_export_writes_exception_tests_with_public_and_hidden_cases(hw, tmp_path):
+    exported, skipped = otter_export.export(hw, str(tmp_path), seed=5)
+    checks = homeworks.load_checks(hw, include_hidden=True)
+    assert sorted(exported + [i for i, _ in skipped]) == sorted(c.id for c in checks)
+    total, hidden = 0.0, 0
+    for name in os.listdir(tmp_path / "tests"):
+        text = (tmp_path / "tests" / name).read_text()
+        tree = ast.parse(text)
+        assert "OK_FORMAT = False" in text and f"name = {name[:-3]!r}" in text
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "test_case":
+                kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+                total += kw["points"]
+                hidden += kw["hidden"]
+    assert total == exported_points(hw, exported)
+    assert hidden == sum(1 for c in checks if c.id in exported and not c.public)
+    readme = (tmp_path / "README.md").read_text()
+    assert all(f"`{i}`" in readme for i, _ in skipped)
+    nb = json.loads((tmp_path / f"{hw.module}.ipynb").read_text())
+    assert "otter.Notebook()" in "".join(nb["cells"][1]["source"])
+
+
+def test_hidden_cases_follow_the_seed_and_public_cases_do_not(tmp_path):
+    otter_export.export(HW, str(tmp_path / "a"), seed=1)
+    otter_export.export(HW, str(tmp_path / "b"), seed=2)
+    a = (tmp_path / "a" / "tests" / "gaussian_logpdf.py").read_text()
+    b = (tmp_path / "b" / "tests" / "gaussian_logpdf.py").read_text()
+    first = lambda text: text.split("CASES_2")[0].split("CASES_1 = [")[1]  # noqa: E731
+    assert first(a) == first(b) and a != b
+
+
+def test_export_otter_command(tmp_path, capsys):
+    from grader.cli import main
+    assert main(["export-otter", "hw1", str(tmp_path / "out"), "--seed", "3"]) == 0
+    assert "checks as otter tests" in capsys.readouterr().out
+    assert (tmp_path / "out" / "tests" / "gaussian_conditional.py").exists()
+
+
+# --- otter run ------------------------------------------------------------------------------
+
+def _otter(*args, cwd):
+    return subprocess.run(OTTER + list(args), cwd=cwd, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def assignment(tmp_path_factory):
+    """hw1 exported and turned into ``autograder.zip`` by ``otter generate``."""
+    if OTTER is None:
+        pytest.skip("otter-grader is not installed")
+    folder = tmp_path_factory.mktemp("otter-hw1")
+    exported, _ = otter_export.export(HW, str(folder), seed=11)
+    done = _otter("generate", cwd=folder)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, exported_points(HW, exported)
+
+
+def otter_run(assignment, tmp_path, nb):
+    """``otter run`` on notebook ``nb``: (score, possible, results.json document, process)."""
+    folder, _ = assignment
+    sub = tmp_path / "submission"
+    sub.mkdir(exist_ok=True)
+    path = sub / f"{HW.module}.ipynb"
+    path.write_text(nbgen.dumps(nb), encoding="utf-8")
+    done = _otter("run", "--no-logo", "-a", str(folder / "autograder.zip"), "-o", str(sub),
+                  str(path), cwd=tmp_path)
+    out = sub / "results.json"
+    doc = json.loads(out.read_text()) if out.exists() else None
+    if doc is None:
+        return None, None, None, done
+    scored = [t for t in doc["tests"] if "max_score" in t]
+    return (sum(t["score"] for t in scored), sum(t["max_score"] for t in scored), doc, done)
+
+
+def otter_notebook(source=None):
+    """The exported (otter-flavoured) notebook, with module ``source``'s definitions filled in."""
+    nb = nbgen.build(HW, setup=nbgen.OTTER_SETUP_SOURCE)
+    return nbgen.fill(nb, source) if source else nb
+
+
+@needs_otter
+def test_otter_run_gives_the_reference_full_marks(assignment, tmp_path):
+    score, possible, _, done = otter_run(assignment, tmp_path, otter_notebook(reference_source(HW)))
+    assert possible == assignment[1] and score == possible, done.stdout[-3000:]
+
+
+@needs_otter
+def test_otter_run_gives_the_stubs_zero(assignment, tmp_path):
+    score, possible, doc, done = otter_run(assignment, tmp_path, otter_notebook())
+    assert possible == assignment[1] and score == 0, done.stdout[-3000:]
+    assert "NotImplementedError" in doc["tests"][0]["output"]
+
+
+# --- compared with otter: 1. checks that run in the student's process -------------------------
+
+PATCHED_ALLCLOSE = """
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)
+np.testing.assert_allclose = lambda *a, **k: None
+
+def gaussian_marginal(mu, Sigma, idx):
+    k = len(idx)
+    return np.zeros(k), np.zeros((k, k))      # right shapes, wrong values
+"""
+MARGINAL_CHECKS = {c.id for c in homeworks.load_checks(HW, include_hidden=True)
+                   if c.exercise == "gaussian_marginal"}
+
+
+def test_here_a_submission_that_replaces_np_allclose_loses_its_exercise():
+    result = grade_text("hw1", variant(HW, PATCHED_ALLCLOSE), seed=4)
+    assert lost(result) == MARGINAL_CHECKS, failures(result)
+
+
+@needs_otter
+def test_under_otter_the_same_submission_scores_full_marks(assignment, tmp_path):
+    nb = otter_notebook(variant(HW, PATCHED_ALLCLOSE))
+    score, possible, _, done = otter_run(assignment, tmp_path, nb)
+    assert score == possible, done.stdout[-3000:]
+
+
+ALWAYS_AGREES = """
+class Agrees:
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __bool__(self): return True
+    def __array_function__(self, func, types, args, kwargs): return True
+    def __array_ufunc__(self, ufunc, method, *args, **kwargs): return Agrees()
+
+def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+    return Agrees()
+"""
+
+
+def test_here_an_object_that_always_agrees_loses_its_exercise():
+    """In otter, ``np.allclose(got, expected)`` dispatches to ``__array_function__`` and
+    ``got == expected`` to ``__eq__``: both say yes. Here only plain data leaves the worker."""
+    result = grade_text("hw1", variant(HW, ALWAYS_AGREES), seed=4)
+    conditional = {c.check_id for c in result.checks if c.exercise == "gaussian_conditional"}
+    assert lost(result) == conditional, failures(result)
+    assert all("Agrees" in c.message for c in result.checks if c.check_id in conditional)
+
+
+# --- 2. exception text that carries hidden-test data into visible output ---------------------
+
+LEAK = """
+def gaussian_marginal(mu, Sigma, idx):
+    import sys, traceback
+    seen, frame = [], sys._getframe(1)
+    while frame is not None:
+        seen += [f"{k}={v!r}" for k, v in frame.f_globals.items() if not k.startswith("__")]
+        seen += [f"{k}={v!r}" for k, v in frame.f_locals.items()]
+        frame = frame.f_back
+    raise RuntimeError("".join(traceback.format_stack()) + " ".join(seen)[:50000])
+"""
+HIDDEN_CASE_IDS = ["list, unordered", "all dims reversed"]   # hidden gaussian_marginal cases
+
+
+def test_here_exception_text_carries_no_hidden_check_data():
+    result = grade_text("hw1", variant(HW, LEAK), seed=4)
+    assert lost(result) == MARGINAL_CHECKS
+    public = next(c for c in result.checks if c.exercise == "gaussian_marginal" and c.public)
+    shown = public.message + public.where
+    assert "RuntimeError" in shown
+    for secret in HIDDEN_CASE_IDS + ["tests/hidden", "reference", "expected"]:
+        assert secret not in shown
+
+
+@needs_otter
+def test_under_otter_a_public_test_shows_the_hidden_cases(assignment, tmp_path):
+    _, _, doc, done = otter_run(assignment, tmp_path, otter_notebook(variant(HW, LEAK)))
+    visible = "".join(t["output"] for t in doc["tests"] if t.get("visibility") == "visible")
+    assert all(secret in visible for secret in HIDDEN_CASE_IDS), done.stdout[-2000:]
+
+
+# --- 3. a per-call time limit ----------------------------------------------------------------
+# Here: test_containment.py::test_infinite_loop_in_one_exercise_times_out_and_the_rest_is_graded
+# (one looping exercise times out, every other one is graded). Under otter, waiting for a loop
+# would be a test that never ends, so its half reads otter's configuration instead.
+
+@needs_otter
+def test_under_otter_run_a_notebook_executes_without_any_time_limit():
+    python = os.path.join(os.path.dirname(OTTER[0]), "python") if os.environ.get("OTTER_BIN") \
+        else sys.executable
+    probe = ("import inspect, otter.execute, nbconvert.preprocessors as p\n"
+             "src = inspect.getsource(otter.execute.grade_notebook)\n"
+             "print('timeout' in src, p.ExecutePreprocessor().timeout)\n")
+    done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "None"], done.stderr[-2000:]
+
+
+# --- 4. unpickling what the submission's process wrote ----------------------------------------
+
+PLANT = """
+import os, pickle
+
+class _Payload:
+    def __reduce__(self):
+        return (exec, ("open({marker!r}, 'w').write('ran in the grader')",))
+
+_dump = pickle.dump
+pickle.dump = lambda obj, fh, *a, **k: _dump(_Payload(), fh, *a, **k)
+for folder in (".", "..", os.path.expanduser("~"), "/tmp"):
+    for name in ("results.pkl", "results.pickle", "results.json"):
+        try:
+            with open(os.path.join(folder, name), "wb") as fh:
+                _dump(_Payload(), fh)
+        except OSError:
+            pass
+"""
+
+
+def test_here_planted_pickles_are_never_loaded(tmp_path):
+    marker = tmp_path / "payload-ran"
+    result = grade_text("hw1", stub_source(HW) + PLANT.format(marker=str(marker)), seed=4)
+    assert result.import_status == "ok" and result.score == 0
+    assert {c.status for c in result.checks} == {"not_implemented"}
+    assert not marker.exists()
+
+
+@needs_otter
+def test_under_otter_a_planted_pickle_runs_code_in_the_grader(assignment, tmp_path):
+    marker = tmp_path / "payload-ran"
+    otter_run(assignment, tmp_path, otter_notebook(stub_source(HW) + PLANT.format(marker=str(marker))))
+    assert marker.exists() and marker.read_text() == "ran in the grader"
