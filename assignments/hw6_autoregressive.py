@@ -46,30 +46,19 @@ How you are graded — black-box, by what your models output:
 - training: ``train_model`` with the budget of the check (stated below) must
   bring the held-out NLL of your model close to what the reference reaches.
 
-Data: ``load_digits()`` returns the binarized 8x8 digits (d = 64) shipped in
-``data/digits_binary.npz``: 1400 training and 397 test images (see
-``data/README.md`` for the source and license).
-"""
-import os
+Data: the binarized 8x8 digits (d = 64) ship in ``data/digits_binary.npz``
+at the root of the repository: 1400 training and 397 test images as uint8
+arrays (see ``data/README.md`` for the source and license). For your own
+experiments::
 
-import numpy as np
+    data = np.load("data/digits_binary.npz")      # "../data/..." from assignments/
+    x_train = torch.tensor(data["x_train"], dtype=torch.float32)   # (1400, 64)
+    x_test = torch.tensor(data["x_test"], dtype=torch.float32)     # (397, 64)
+"""
+import numpy as np  # noqa: F401 - for loading the data
 import torch
 import torch.nn.functional as F  # noqa: F401 - you will want it
 from torch import nn
-
-
-def load_digits(path=None):
-    """The binarized digits as float32 tensors ``(x_train (1400, 64), x_test (397, 64))``.
-
-    A helper for your own experiments (not graded). ``path`` defaults to
-    ``data/digits_binary.npz`` of this repository.
-    """
-    if path is None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        path = os.path.join(root, "data", "digits_binary.npz")
-    with np.load(path) as data:
-        return (torch.as_tensor(data["x_train"], dtype=torch.float32),
-                torch.as_tensor(data["x_test"], dtype=torch.float32))
 
 
 class FVSBN(nn.Module):

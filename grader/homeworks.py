@@ -18,6 +18,7 @@ class Homework:
     limits: Limits = field(default_factory=Limits)
     needs_torch: bool = False  # the trusted side or the student needs torch (CPU wheel)
     worker_preload: tuple = ("numpy",)  # imported once by the worker template (torch: hw6 only)
+    data_files: tuple = ()  # project files the checks read (shipped in releases and autograders)
 
     @property
     def filename(self):
@@ -42,7 +43,8 @@ HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw5", "hw5_structure", "Structure: parameter counting", Limits(memory_bytes=2 << 30)),
     Homework("hw6", "hw6_autoregressive", "Tiny autoregressive models: FVSBN and MADE (torch)",
              Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
-             worker_preload=("numpy", "torch")),
+             needs_torch=True, worker_preload=("numpy", "torch"),
+             data_files=("data/digits_binary.npz", "data/README.md")),
 )}
 
 
