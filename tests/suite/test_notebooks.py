@@ -33,12 +33,12 @@ def test_one_stub_cell_and_one_check_cell_per_exercise_in_module_order(hw):
     ids = [c.id for c in nb.cells]
     assert len(ids) == len(set(ids))
     with open(nbgen.assignment_path(hw), encoding="utf-8") as fh:
-        names = re.findall(r"^def ([a-z]\w*)\(", fh.read(), flags=re.M)
+        names = re.findall(r"^(?:def|class) ([A-Za-z]\w*)\(", fh.read(), flags=re.M)
     checks = [c.source for c in nb.cells if c.id.startswith("check-")]
     assert checks == [f'grader.check("{n}")' for n in names]
     for name in names:
         stub = next(c for c in nb.cells if c.id == f"code-{name}").source
-        assert stub.startswith(f"def {name}(") and "raise NotImplementedError" in stub
+        assert re.match(rf"(def|class) {name}\(", stub) and "raise NotImplementedError" in stub
         doc = next(c for c in nb.cells if c.id == f"doc-{name}")
         assert doc.cell_type == "markdown" and f"`{name}`" in doc.source
 
