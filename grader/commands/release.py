@@ -1,7 +1,8 @@
 """``release``: the student repository, ``dist/student/`` — stubs, public checks, the engine.
 
 What ships: ``assignments/<module>.py`` (the stubs), ``tests/public/<module>.py`` and its
-expected values ``tests/public/data/<module>.json``, the ``grader`` package (what
+expected values ``tests/public/data/<module>.json``, the data files the checks read
+(``Homework.data_files``, e.g. the HW6 digits), the ``grader`` package (what
 ``make check`` runs), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
 What never ships: ``solutions/``, ``tests/hidden/``, examples, the project's own tests.
 The release is verified before the command succeeds (``leaks``): no file equal to a
