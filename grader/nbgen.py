@@ -5,7 +5,7 @@
 - a markdown cell with the module docstring (title, conventions);
 - a setup cell that makes the notebook API importable (``grader = Notebook("hw1")``);
 - the module's top-level code other than functions (imports, constants) in one cell;
-- per exercise (each public function of the module, in order): a markdown cell
+- per exercise (each stub of the module, in order): a markdown cell
   with its docstring (the math, shapes and graded edge cases), a code cell with
   the stub (signature, one-line docstring, ``raise NotImplementedError``) and a
   check cell ``grader.check("name")``;
@@ -88,10 +88,18 @@ def _cell_id(*parts):
     return re.sub(r"[^a-zA-Z0-9_-]", "-", "-".join(parts))[:64]
 
 
+def _raises_not_implemented(node):
+    return any(isinstance(n, ast.Raise) and n.exc is not None and "NotImplementedError" in
+               ast.unparse(n.exc) for n in ast.walk(node))
+
+
 def exercises(tree):
-    """The public functions of a module's syntax tree, in order (the graded exercises)."""
+    """The stubs of a module's syntax tree, in order (the graded exercises): public functions
+    and classes whose body raises ``NotImplementedError``. Provided helpers (hw6's
+    ``load_digits``) are not exercises; they go with the imports."""
     return [node for node in tree.body
-            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            and not node.name.startswith("_") and _raises_not_implemented(node)]
 
 
 def exercises_of(hw):
@@ -108,6 +116,8 @@ def _segment(lines, first, last):
 def _def_without_docstring(node, lines):
     """A function's source with its docstring shortened to its first line."""
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    if isinstance(node, ast.ClassDef):  # methods keep their docstrings: they are the spec
+        return _segment(lines, start, node.end_lineno)
     doc = ast.get_docstring(node)
     body = node.body
     if doc is None:
@@ -193,7 +203,10 @@ def fill(nb, source):
     """
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
-    defs = {node.name: node for node in exercises(tree)}
+    wanted = {cell.id[len("code-"):] for cell in nb.cells
+              if cell.get("id", "").startswith("code-")}
+    defs = {node.name: node for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in wanted}
     out = copy.deepcopy(nb)
     for cell in out.cells:
         if cell.get("id") == "imports":
