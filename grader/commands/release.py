@@ -58,6 +58,8 @@ def build(hws, dest):
         _copy(rel, dest)
     for hw in hws:
         _copy(os.path.join("assignments", hw.filename), dest)
+        if os.path.exists(os.path.join(PROJECT_ROOT, "assignments", hw.module + ".ipynb")):
+            _copy(os.path.join("assignments", hw.module + ".ipynb"), dest)  # Jupyter users
         _copy(os.path.join("tests", "public", hw.filename), dest)
         _copy(os.path.join("tests", "public", "data", hw.module + ".json"), dest)
         for rel in hw.data_files:

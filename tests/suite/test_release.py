@@ -35,6 +35,7 @@ def test_the_release_holds_the_student_side(student):
         assert f"assignments/{hw.filename}" in files
         assert f"tests/public/{hw.filename}" in files
         assert f"tests/public/data/{hw.module}.json" in files
+        assert f"assignments/{hw.module}.ipynb" in files  # the notebook for Jupyter users
     assert {"Makefile", "pyproject.toml", "README.md", "grader/cli.py", "grader/engine.py",
             "grader/sandbox/worker.py"} <= files
 
