@@ -5,6 +5,7 @@ sandbox runs the student's code on plain inputs → judges compare → results.
 """
 import dataclasses
 import resource
+import threading
 import time
 import traceback
 
@@ -40,15 +41,28 @@ def select(checks, only):
 
 
 class _Expectations:
-    """Cases and expected values for each check: frozen for public checks, reference otherwise."""
+    """Cases and expected values for each check: frozen for public checks, reference otherwise.
+
+    Shared by every submission graded with the same homework and seed in this process
+    (``expectations_for``): a batch computes each expected value once, not once per
+    student. Values are computed on first use, one check at a time, and never mutated.
+    """
 
     def __init__(self, hw, seed):
         self.hw = hw
         self.seed = seed
         self._public = None
         self._reference = None
+        self._memo = {}
+        self._lock = threading.Lock()
 
     def cases(self, check):
+        with self._lock:
+            if check.id not in self._memo:
+                self._memo[check.id] = self._compute(check)
+            return self._memo[check.id]
+
+    def _compute(self, check):
         if check.public:
             if self._public is None:
                 self._public = public_data.load(self.hw)
@@ -64,6 +78,45 @@ class _Expectations:
                 for case in check.make_cases(self.seed)]
 
 
+_SHARED_EXPECTATIONS = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def expectations_for(hw, seed):
+    """The shared ``_Expectations`` of (homework, seed); the last few are kept."""
+    key = (hw.id, seed)
+    with _SHARED_LOCK:
+        if key not in _SHARED_EXPECTATIONS:
+            while len(_SHARED_EXPECTATIONS) >= 4:
+                _SHARED_EXPECTATIONS.pop(next(iter(_SHARED_EXPECTATIONS)))
+            _SHARED_EXPECTATIONS[key] = _Expectations(hw, seed)
+        return _SHARED_EXPECTATIONS[key]
+
+
+class GradingInterrupted(Exception):
+    """``interrupt_all()`` stopped the gradings in progress (a batch got Ctrl-C or SIGTERM)."""
+
+
+_INTERRUPT = threading.Event()
+_LIVE_SANDBOXES = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def interrupt_all():
+    """Stop every grading in progress in this process: kill their workers; each ``grade`` call
+    then raises ``GradingInterrupted`` at its next check. ``resume_grading()`` undoes it."""
+    _INTERRUPT.set()
+    with _LIVE_LOCK:
+        live = list(_LIVE_SANDBOXES)
+    for sandbox in live:
+        sandbox.interrupt()
+
+
+def resume_grading():
+    """Allow gradings again after ``interrupt_all()``."""
+    _INTERRUPT.clear()
+
+
 def _judge(check, case, outputs, expected):
     try:
         return check.judge(case, outputs, expected)
@@ -74,7 +127,7 @@ def _judge(check, case, outputs, expected):
 
 def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=(),
           isolate=True, rerun=None, limits=None, progress=None, unreadable="",
-          device=DEFAULT_DEVICE):
+          device=DEFAULT_DEVICE, deadline=None):
     """Grade one student module; returns a ``GradeResult`` (never raises for the submission's faults).
 
     ``rerun(check, case) -> str`` gives the command shown to replay a failure;
@@ -83,12 +136,14 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
     no readable module: every check scores zero with that reason.
     ``device`` (``auto``, ``cpu``, ``cuda``) is where checks that need torch run the
     submission's models (``resolve_device``); checks without torch ignore it.
+    ``deadline`` (a ``time.monotonic()`` value): checks not started by then score zero
+    with status ``timeout`` (a batch's budget per submission).
     """
     start = time.monotonic()
     checks = select(load_checks(hw, include_hidden), only)
     device = resolve_device(device, checks)
     limits = limits_for_device(limits or hw.limits, device)
-    expectations = _Expectations(hw, seed)
+    expectations = expectations_for(hw, seed)
     result = GradeResult(homework=hw.id, module=hw.module, submission=str(source_path),
                          seed=seed, hidden_included=include_hidden,
                          grader_version=GRADER_VERSION)
@@ -103,26 +158,49 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
     sandbox = Sandbox(hw.module, source_path, limits=limits,
                       hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate,
                       preload=hw.worker_preload)
-    with sandbox:
-        result.protections = sandbox.protections
-        imported = sandbox.start()
-        result.import_status = imported.status
-        result.import_message = imported.message
-        result.import_output = imported.output
-        result.import_where = imported.where
-        for check in checks:
-            if progress:
-                progress(check)
-            result.checks.append(_run_check(check, expectations, sandbox, imported, case_id,
-                                            rerun, device))
+    with _LIVE_LOCK:
+        _LIVE_SANDBOXES.add(sandbox)
+    try:
+        with sandbox:
+            result.protections = sandbox.protections
+            imported = sandbox.start()
+            result.import_status = imported.status
+            result.import_message = imported.message
+            result.import_output = imported.output
+            result.import_where = imported.where
+            for check in checks:
+                if _INTERRUPT.is_set():
+                    raise GradingInterrupted("grading was interrupted")
+                if progress:
+                    progress(check)
+                if deadline is not None and time.monotonic() > deadline:
+                    result.checks.append(_out_of_time(check))
+                    continue
+                result.checks.append(_run_check(check, expectations, sandbox, imported,
+                                                case_id, rerun, device))
+    finally:
+        with _LIVE_LOCK:
+            _LIVE_SANDBOXES.discard(sandbox)
     result.seconds = time.monotonic() - start
     return result
 
 
+def _new_result(check):
+    return CheckResult(check_id=check.id, exercise=check.exercise, title=check.title,
+                       max_points=check.points, points=0.0, status="passed",
+                       public=check.public, visibility=check.visibility)
+
+
+def _out_of_time(check):
+    res = _new_result(check)
+    res.status = "timeout"
+    res.message = ("not run: the submission used up its whole grading budget on earlier "
+                   "checks (slow or hanging code)")
+    return res
+
+
 def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="cpu"):
-    res = CheckResult(check_id=check.id, exercise=check.exercise, title=check.title,
-                      max_points=check.points, points=0.0, status="passed",
-                      public=check.public, visibility=check.visibility)
+    res = _new_result(check)
     started = time.monotonic()
     if not imported.ok:
         res.status = "import_failed"

@@ -1,11 +1,16 @@
 """``batch``: grade a whole class → ``grades.csv``, per-student ``results.json`` and feedback.
 
-Each submission is one job: its module's bytes go to a private temporary folder and a
-fresh ``python -m grader grade`` process grades it (the same path as one student and as
-Gradescope), under a wall-clock budget. Jobs run J at a time on a local thread pool (each
-job waits on its own process and sandboxed worker), or on a Dask cluster
-(``--executor dask://HOST:PORT``, the optional ``distributed`` extra) through the same
-``concurrent.futures`` interface. A job that fails, hangs or crashes the grader yields
+Each submission is one job: its module's bytes go to a private temporary folder and it
+is graded by the same path as ``python -m grader grade`` (and Gradescope), under a
+wall-clock budget. Executors:
+- ``local`` (default): J threads of this process. Student code still runs in a fresh
+  sandboxed worker per submission (forked from the pre-imported template); only the
+  trusted side (cases, expected values, judging) runs here, where the expected values
+  are computed once for the whole class. No interpreter start per submission.
+- ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time),
+  for when the grader's own process should also be separate per student.
+- ``dask://HOST:PORT`` (the optional ``distributed`` extra): the ``processes`` jobs on a
+  Dask cluster, through the same ``concurrent.futures`` interface. A job that fails, hangs or crashes the grader yields
 its own row with a status and reason. Every file is written atomically; a student whose
 ``results.json`` records the same seed and submission hash is skipped on the next run
 (unless ``--regrade``), so an interrupted batch resumes where it stopped.
@@ -20,12 +25,14 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
-from .. import homeworks, roster
+from .. import engine, homeworks, roster
 from ..homeworks import PROJECT_ROOT, load_checks
 from ..reporters import gradebook
 from ..reporters.gradescope import write_json_atomic
 from .common import resolve_seed
+from .grade import grade_submission, rerun_hint, results_document
 
 HELP = "grade a class: folder of submissions or Gradescope export zip → grades.csv + feedback"
 STATE_FILE = "batch.json"
@@ -51,7 +58,8 @@ def add_arguments(parser):
                         help="wall-clock budget of one submission (default: from the "
                         "homework's limits)")
     parser.add_argument("--executor", default="local", metavar="EXECUTOR",
-                        help="local (default) or dask://HOST:PORT (needs the distributed extra)")
+                        help="local (default: threads of this process), processes (a grading "
+                        "process per submission) or dask://HOST:PORT (the distributed extra)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -139,6 +147,45 @@ def grade_job(job):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _materialize(job, hw, tmp):
+    """Write the job's module into a private folder under ``tmp``; returns the folder."""
+    folder = os.path.join(tmp, "submission")
+    os.makedirs(folder)
+    if job["content"] is not None:
+        with open(os.path.join(folder, hw.module + job["kind"]), "wb") as fh:
+            fh.write(job["content"])
+    return folder
+
+
+def grade_in_process(job):
+    """The ``local`` executor's job: ``grade_job``'s result, graded by this process's engine.
+
+    The budget ``job["timeout"]`` becomes the engine's deadline: checks not started in time
+    score zero as ``timeout``. Never raises for the submission's faults.
+    """
+    hw = homeworks.get(job["homework"])
+    started = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="grader-batch-")
+    try:
+        folder = _materialize(job, hw, tmp)
+        result, notes = grade_submission(
+            hw, folder, seed=job["seed"], hide=tuple(job.get("hide", ())),
+            rerun=rerun_hint(hw.id, job["origin"], job["seed"]),
+            deadline=started + job["timeout"])
+        text = json.dumps(results_document(result, notes))
+        text = text.replace(json.dumps(folder)[1:-1], json.dumps(job["origin"])[1:-1])
+        return {"doc": json.loads(text), "status": "ok", "error": "",
+                "seconds": time.monotonic() - started}
+    except engine.GradingInterrupted:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a grader fault: this student's row says so
+        return {"doc": None, "status": "grader_error", "error": f"{type(exc).__name__}: {exc}",
+                "log": traceback.format_exc()[-STDERR_TAIL:],
+                "seconds": time.monotonic() - started}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --- the batch (trusted side, on the instructor's machine) --------------------------------
 
 def default_timeout(hw, checks):
@@ -149,7 +196,7 @@ def default_timeout(hw, checks):
 
 def _executor(spec, jobs):
     """(concurrent.futures executor, Dask client or None) for ``--executor``."""
-    if spec in ("", "local"):
+    if spec in ("", "local", "processes"):
         return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)), None
     if spec.startswith("dask://"):
         try:
@@ -290,6 +337,8 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     executor, client = _executor(args.executor, args.jobs)
+    job_function = grade_in_process if args.executor in ("", "local") else grade_job
+    engine.resume_grading()
     bar = _progress(len(todo), hw.id, args.no_progress)
     try:
         futures = {}
@@ -297,7 +346,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
             job = {"homework": hw.id, "seed": seed, "kind": sub.kind, "content": sub.content(),
                    "origin": sub.origin, "hide": hide, "timeout": timeout,
                    "workdir": os.path.join(out, WORK_DIR)}
-            futures[executor.submit(grade_job, job)] = (sub, digest)
+            futures[executor.submit(job_function, job)] = (sub, digest)
         for future in concurrent.futures.as_completed(futures):
             sub, digest = futures[future]
             try:
@@ -320,6 +369,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         for future in futures:
             future.cancel()
         stop_running_jobs()
+        engine.interrupt_all()
         raise
     finally:
         if bar is not None:

@@ -34,7 +34,7 @@ def rerun_hint(hw_id, submission, seed):
 
 
 def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case_id=None,
-                     hide=(), device=engine.DEFAULT_DEVICE, rerun=None):
+                     hide=(), device=engine.DEFAULT_DEVICE, rerun=None, deadline=None):
     """Grade ``submission`` (folder or file); a missing or unreadable module scores zero.
 
     ``rerun(check, case)`` words the replay command of a failure (default: this command).
@@ -48,12 +48,20 @@ def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case
         result = engine.grade(hw, source.path, seed=seed, include_hidden=include_hidden,
                               only=only, case_id=case_id, hide=hide,
                               rerun=rerun or rerun_hint(hw.id, submission, seed),
-                              device=device)
+                              device=device, deadline=deadline)
     finally:
         source.cleanup()
     source.explain(result, hw.filename)
     result.submission = source.origin
     return result, source.notes
+
+
+def results_document(result, notes):
+    """The Gradescope ``results.json`` document of a graded submission, with its notes."""
+    document = to_gradescope(result)
+    if notes:
+        document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
+    return document
 
 
 def run(args):
@@ -68,10 +76,7 @@ def run(args):
                                      include_hidden=not args.public_only, only=args.only,
                                      case_id=args.case, hide=(out_dir, *args.hide),
                                      device=args.device)
-    document = to_gradescope(result)
-    if notes:
-        document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
-    write_json_atomic(args.out, document)
+    write_json_atomic(args.out, results_document(result, notes))
     if args.quiet:
         print(f"{hw.id} {result.submission}: {result.score:g}/{result.max_score:g} (seed {seed})")
     else:

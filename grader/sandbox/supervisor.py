@@ -263,6 +263,19 @@ class Sandbox:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def interrupt(self):
+        """Kill the worker now, from any thread: the call in progress ends as ``crashed``.
+
+        Only signals: the pipes and the process handle stay with the owning thread,
+        which cleans up in ``close()``.
+        """
+        proc = self.proc
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     # --- calls ----------------------------------------------------------
     def call(self, steps, *, seconds=None):
         """Run ``steps`` (see ``worker.py``) in the worker; returns an ``Outcome``."""
