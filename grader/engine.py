@@ -143,6 +143,9 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
     checks = select(load_checks(hw, include_hidden), only)
     device = resolve_device(device, checks)
     limits = limits_for_device(limits or hw.limits, device)
+    if deadline is not None:  # the budget also bounds a hanging import
+        limits = dataclasses.replace(limits, import_seconds=max(
+            1.0, min(limits.import_seconds, deadline - time.monotonic())))
     expectations = expectations_for(hw, seed)
     result = GradeResult(homework=hw.id, module=hw.module, submission=str(source_path),
                          seed=seed, hidden_included=include_hidden,
@@ -177,7 +180,7 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
                     result.checks.append(_out_of_time(check))
                     continue
                 result.checks.append(_run_check(check, expectations, sandbox, imported,
-                                                case_id, rerun, device))
+                                                case_id, rerun, device, deadline))
     finally:
         with _LIVE_LOCK:
             _LIVE_SANDBOXES.discard(sandbox)
@@ -199,7 +202,8 @@ def _out_of_time(check):
     return res
 
 
-def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="cpu"):
+def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="cpu",
+               deadline=None):
     res = _new_result(check)
     started = time.monotonic()
     if not imported.ok:
@@ -222,8 +226,11 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="c
             raise GraderError(f"check {check.id} has no case {case_id!r}")
     res.n_cases = len(pairs)
     for case, expected in pairs:
-        outcome = sandbox.call(with_device(check.steps(check, case), device),
-                               seconds=check.seconds)
+        seconds = check.seconds
+        if deadline is not None:  # never past the submission's budget
+            seconds = max(0.5, min(seconds or sandbox.limits.call_seconds,
+                                   deadline - time.monotonic()))
+        outcome = sandbox.call(with_device(check.steps(check, case), device), seconds=seconds)
         if outcome.ok or _judged_raise(check, outcome):
             outputs = outcome.results if outcome.ok else Raised(outcome.error_types,
                                                                  outcome.message)

@@ -280,3 +280,17 @@ def test_an_interrupted_batch_keeps_what_it_wrote_and_resumes(tmp_path, capsys):
     assert batch(subs, out) == 0  # the seed is taken from the interrupted run
     assert f"of which {len(done)} unchanged" in capsys.readouterr().out
     assert len(read_csv(out / "grades.csv")) == 8
+
+
+def test_the_processes_executor_grades_like_the_local_one(tmp_path):
+    subs = tmp_path / "class"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "cyd", HW1 + ".py", text(BUGGY))
+    assert batch(subs, tmp_path / "local", "--seed", "9") == 0
+    assert batch(subs, tmp_path / "procs", "--seed", "9", "--executor", "processes") == 0
+    for key in ("ada", "cyd"):
+        local = json.loads((tmp_path / "local" / key / "results.json").read_text())
+        procs = json.loads((tmp_path / "procs" / key / "results.json").read_text())
+        assert [(t["name"], t["score"]) for t in local["tests"]] == \
+            [(t["name"], t["score"]) for t in procs["tests"]]
+        assert local["score"] == procs["score"]
