@@ -168,7 +168,8 @@ def export(hw, outdir, *, seed=0):
                                      points=check.points, hidden=not check.public,
                                      exercise=exercise)
         _write(os.path.join(outdir, "tests", f"{exercise}.py"), text)
-    nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE)
+    checked = {check_id.split("/")[0] for check_id in exported}
+    nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE, checked=checked)
     _write(os.path.join(outdir, f"{hw.module}.ipynb"), nbgen.dumps(nb))
     _write(os.path.join(outdir, "requirements.txt"), "numpy\n")
     _write(os.path.join(outdir, "otter_config.json"),
