@@ -1,15 +1,18 @@
 # Every target bootstraps its own virtual environment (.venv) from pyproject.toml.
 # Student:     make check [HW=hw1] [ONLY=exercise/check] [CASE="case id"]
 # Instructor:  make demo · make test · make bench · make public-data
+#              make batch HW=hw1 SUBMISSIONS=path OUT=grades/hw1 · make release · make autograder HW=hw1
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 HW     ?=
 ONLY   ?=
 CASE   ?=
+SUBMISSIONS ?=
+OUT    ?= grades/$(HW)
 JOBS   ?= auto
 
-.PHONY: help check demo test bench public-data notebooks clean
+.PHONY: help check demo test bench public-data notebooks clean batch release autograder
 
 help:
 	@echo "make check [HW=hw1]   run the public checks on assignments/ (students)"
@@ -17,6 +20,9 @@ help:
 	@echo "make test             run the project's own test suite"
 	@echo "make bench            print grading speed figures"
 	@echo "make public-data      rebuild the public checks' expected values (instructors)"
+	@echo "make batch HW=hw1 SUBMISSIONS=dir-or-zip [OUT=grades/hw1]   grade a class"
+	@echo "make release [HW=hw1]  write dist/student/ (stubs, public checks; no solutions)"
+	@echo "make autograder HW=hw1 write dist/hw1_autograder.zip for Gradescope"
 	@echo "make notebooks        rebuild assignments/*.ipynb from assignments/*.py (instructors)"
 
 $(VENV)/.core: pyproject.toml
@@ -25,7 +31,7 @@ $(VENV)/.core: pyproject.toml
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[torch,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[torch,test,instructor,distributed]'
 	@touch $@
 
 check: $(VENV)/.core
@@ -43,6 +49,19 @@ bench: $(VENV)/.dev
 public-data: $(VENV)/.dev
 	$(PY) -m grader public-data $(HW)
 
+$(VENV)/.instructor: $(VENV)/.core
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[instructor]'
+	@touch $@
+
+batch: $(VENV)/.instructor
+	$(PY) -m grader batch $(HW) "$(SUBMISSIONS)" --out "$(OUT)"
+
+release: $(VENV)/.core
+	$(PY) -m grader release $(HW)
+
+autograder: $(VENV)/.core
+	@test -n "$(HW)" || { echo "usage: make autograder HW=hw1"; exit 2; }
+	$(PY) -m grader autograder $(HW)
 notebooks: $(VENV)/.dev
 	$(PY) -m grader notebooks $(HW)
 

@@ -105,6 +105,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     ours = bench_check_and_grade(args.repeat)
+    bench_each_homework(args.repeat)
     bench_otter(ours, args.repeat)
     if not args.quick:
         print("Batch grading")
@@ -118,6 +119,30 @@ def main(argv=None):
     print("Memory")
     row("peak resident memory of the grader and its workers", f"{peak_rss_mib():.0f} MiB")
     return 0
+
+
+def bench_each_homework(repeat):
+    """Grading time of each registered homework's reference solution (public + hidden checks)."""
+    sys.path.insert(0, ROOT)
+    from grader import homeworks
+    print("One grading per homework (reference solution, public + hidden)")
+    for hw in homeworks.HOMEWORKS.values():
+        source = os.path.join(ROOT, "solutions", hw.filename)
+        if not os.path.exists(source):
+            row(f"python -m grader grade {hw.id}", "skipped", "no reference solution")
+            continue
+        tmp = tempfile.mkdtemp()
+        shutil.copy(source, tmp)
+        cmd = [PY, "-m", "grader", "grade", hw.id, tmp, "--out",
+               os.path.join(tmp, "results.json"), "--seed", "1", "--quiet"]
+        try:
+            seconds = timed(cmd, repeat)
+        except subprocess.CalledProcessError as exc:
+            row(f"python -m grader grade {hw.id}", "failed", exc.stderr.decode()[-120:])
+            continue
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        row(f"python -m grader grade {hw.id} ({hw.module})", f"{seconds:.2f} s")
 
 
 if __name__ == "__main__":

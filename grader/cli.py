@@ -8,13 +8,16 @@ import argparse
 import sys
 import traceback
 
-from .commands import check, demo, export_otter, grade, notebooks, public_data_cmd
+from .commands import (autograder, batch, check, demo, export_otter, grade, notebooks,
+                       public_data_cmd, release)
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
+from .roster import RosterError
 from .submission import SubmissionError
 
 COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd,
+            "batch": batch, "release": release, "autograder": autograder,
             "notebooks": notebooks, "export-otter": export_otter}
 
 
@@ -32,7 +35,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command].run(args)
-    except (FileNotFoundError, SubmissionError, UnknownHomework, StalePublicData) as exc:
+    except (FileNotFoundError, SubmissionError, UnknownHomework, StalePublicData,
+            RosterError) as exc:
         message = exc.args[0] if isinstance(exc, UnknownHomework) else str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 1

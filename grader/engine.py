@@ -3,16 +3,22 @@
 config → checks → seeded cases → expected values on the trusted side → the
 sandbox runs the student's code on plain inputs → judges compare → results.
 """
+import dataclasses
+import resource
 import time
 import traceback
 
 from . import public_data
+from .checks.registry import with_device
 from .compare.numeric import Verdict
 from .homeworks import PROJECT_ROOT, load_checks, load_reference
 from .results import CheckResult, GradeResult
+from .checks.judges import Raised
 from .sandbox.supervisor import Outcome, Sandbox
 
 GRADER_VERSION = "0.1.0"
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_DEVICE = "auto"
 
 
 class GraderError(Exception):
@@ -67,16 +73,21 @@ def _judge(check, case, outputs, expected):
 
 
 def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=(),
-          isolate=True, rerun=None, limits=None, progress=None, unreadable=""):
+          isolate=True, rerun=None, limits=None, progress=None, unreadable="",
+          device=DEFAULT_DEVICE):
     """Grade one student module; returns a ``GradeResult`` (never raises for the submission's faults).
 
     ``rerun(check, case) -> str`` gives the command shown to replay a failure;
     ``hide`` lists paths the worker must not see (the project tree is always hidden).
     ``source_path=None`` with ``unreadable`` (the reason) grades a submission that has
     no readable module: every check scores zero with that reason.
+    ``device`` (``auto``, ``cpu``, ``cuda``) is where checks that need torch run the
+    submission's models (``resolve_device``); checks without torch ignore it.
     """
     start = time.monotonic()
     checks = select(load_checks(hw, include_hidden), only)
+    device = resolve_device(device, checks)
+    limits = limits_for_device(limits or hw.limits, device)
     expectations = _Expectations(hw, seed)
     result = GradeResult(homework=hw.id, module=hw.module, submission=str(source_path),
                          seed=seed, hidden_included=include_hidden,
@@ -85,11 +96,13 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
         imported = Outcome("import_failed", message=unreadable)
         result.import_status, result.import_message = imported.status, imported.message
         for check in checks:
-            result.checks.append(_run_check(check, expectations, None, imported, case_id, rerun))
+            result.checks.append(_run_check(check, expectations, None, imported, case_id, rerun,
+                                            device))
         result.seconds = time.monotonic() - start
         return result
-    sandbox = Sandbox(hw.module, source_path, limits=limits or hw.limits,
-                      hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate)
+    sandbox = Sandbox(hw.module, source_path, limits=limits,
+                      hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate,
+                      preload=hw.worker_preload)
     with sandbox:
         result.protections = sandbox.protections
         imported = sandbox.start()
@@ -101,12 +114,12 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
             if progress:
                 progress(check)
             result.checks.append(_run_check(check, expectations, sandbox, imported, case_id,
-                                            rerun))
+                                            rerun, device))
     result.seconds = time.monotonic() - start
     return result
 
 
-def _run_check(check, expectations, sandbox, imported, case_id, rerun):
+def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="cpu"):
     res = CheckResult(check_id=check.id, exercise=check.exercise, title=check.title,
                       max_points=check.points, points=0.0, status="passed",
                       public=check.public, visibility=check.visibility)
@@ -128,9 +141,12 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun):
             raise GraderError(f"check {check.id} has no case {case_id!r}")
     res.n_cases = len(pairs)
     for case, expected in pairs:
-        outcome = sandbox.call(check.steps(check, case), seconds=check.seconds)
-        if outcome.ok:
-            verdict = _judge(check, case, outcome.results, expected)
+        outcome = sandbox.call(with_device(check.steps(check, case), device),
+                               seconds=check.seconds)
+        if outcome.ok or _judged_raise(check, outcome):
+            outputs = outcome.results if outcome.ok else Raised(outcome.error_types,
+                                                                 outcome.message)
+            verdict = _judge(check, case, outputs, expected)
             if verdict.passed:
                 continue
             res.status, res.message = "failed", verdict.message
@@ -145,3 +161,39 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun):
     res.seconds = time.monotonic() - started
     return res
 
+
+def _judged_raise(check, outcome):
+    """True when the case raised and the check's judge judges exceptions (``judges_exceptions``):
+    the judge then gets a ``Raised`` instead of the outputs (e.g. hw5 requires ValueError)."""
+    return outcome.status == "error" and getattr(check.judge, "judges_exceptions", False)
+
+
+def resolve_device(requested, checks):
+    """The device string for ``--device``: ``auto`` is ``cuda`` when torch sees a GPU, else ``cpu``.
+
+    Only checks marked ``needs_torch`` use a device, so torch is imported only for them.
+    """
+    if requested not in DEVICES:
+        raise GraderError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
+    if requested == "cpu" or not any(c.needs_torch for c in checks):
+        return "cpu"
+    try:
+        import torch
+        available = torch.cuda.is_available()
+    except ImportError:
+        available = False
+    if available:
+        return "cuda"
+    if requested == "cuda":
+        raise GraderError("--device cuda: torch sees no CUDA device here; use --device cpu")
+    return "cpu"
+
+
+def limits_for_device(limits, device):
+    """On CUDA, lift the address-space limit: the driver maps far more virtual memory than it uses.
+
+    The GPU's own memory and the wall-clock limit per call then bound the submission.
+    """
+    if device == "cpu":
+        return limits
+    return dataclasses.replace(limits, memory_bytes=resource.RLIM_INFINITY)

@@ -5,7 +5,9 @@ per call that is not saved); ``expected`` comes from the trusted side.
 A tolerance may be a number or a function of the case (to scale ``atol`` with
 the size of the inputs, as the course spec promises).
 """
-from ..compare.numeric import PASS, Verdict, as_sequence, compare_arrays
+import numpy as np
+
+from ..compare.numeric import PASS, Verdict, as_sequence, compare_arrays, is_exact_int
 
 
 def _resolve(tol, case):
@@ -56,3 +58,82 @@ def all_of(*judges):
                 return verdict
         return PASS
     return judge
+
+
+# --- exceptions and exact integers (hw5) -----------------------------------------------------
+
+class Raised:
+    """What a case's program raised instead of returning.
+
+    The engine hands it to a judge in place of the outputs list, but only to judges
+    marked ``judges_exceptions = True`` (any other judge never sees a raise: the
+    case fails as an error). ``types`` are the qualified class names along the
+    exception's MRO, most derived first; ``message`` is ``"Type: text"``.
+    """
+
+    def __init__(self, types, message=""):
+        self.types = tuple(types)
+        self.message = message
+
+    @property
+    def name(self):
+        """The short name of the raised class (``ValueError``)."""
+        return self.types[0].rsplit(".", 1)[-1] if self.types else "an exception"
+
+    def is_a(self, name):
+        """True when the exception is an instance of the class ``name`` (a builtin's short name
+        such as ``ValueError``, or a qualified name) or of a subclass of it."""
+        qualified = name if "." in name else f"builtins.{name}"
+        return qualified in self.types
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def raises(name):
+    """The case's program must raise ``name`` (or a subclass), e.g. ``raises("ValueError")``."""
+    def judge(case, outputs, expected):
+        if isinstance(outputs, Raised):
+            if outputs.is_a(name):
+                return PASS
+            return Verdict.fail(f"raised {outputs.name} ({outputs.message[:200]}); expected a "
+                                f"{name} (raise it explicitly: `raise {name}(...)`)")
+        got = outputs[-1] if outputs else None
+        return Verdict.fail(f"returned {_short(got)} instead of raising {name}")
+    judge.judges_exceptions = True
+    return judge
+
+
+def exact_int(*, name="result"):
+    """The single output is a Python ``int`` equal to ``expected`` exactly.
+
+    A float (even an integral one), a bool or a numpy integer fails: exact counts
+    such as 2**10000 - 1 overflow int64 and lose digits in float64.
+    """
+    def judge(case, outputs, expected):
+        got = outputs[0]
+        if isinstance(got, bool):
+            return Verdict.fail(f"{name} is a bool ({got}); return a Python int")
+        if isinstance(got, float):
+            return Verdict.fail(f"{name} is a float ({got!r}); return an exact Python int "
+                                "(use integer arithmetic: `//`, `math.prod`, no floats)")
+        if isinstance(got, np.ndarray):
+            return Verdict.fail(f"{name} is a numpy {got.dtype} {'scalar' if got.ndim == 0 else 'array'}"
+                                "; return a Python int (numpy integers overflow past 2**63 - 1;"
+                                " convert with int(...) and do the arithmetic on Python ints)")
+        if not is_exact_int(got):
+            return Verdict.fail(f"{name} is a {type(got).__name__}, not a Python int")
+        if got != expected:
+            return Verdict.fail(f"{name} is {_int_text(got)}, expected {_int_text(expected)}")
+        return PASS
+    return judge
+
+
+def _int_text(value):
+    """A (possibly huge) int as a student can compare it: the digits, or head…tail and length."""
+    text = str(value)
+    if len(text) <= 40:
+        return text
+    return f"{text[:12]}…{text[-12:]} ({len(text)} digits)"

@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..sandbox import callables
+
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
@@ -55,6 +57,8 @@ def live_copy(value):
     if isinstance(value, dict):
         if "$rng" in value:
             return np.random.default_rng(int(value["$rng"]))
+        if "$fn" in value:  # the same helper function the worker builds (sandbox/callables.py)
+            return callables.make(value["$fn"], live_copy(value.get("kw", {})))
         return {k: live_copy(v) for k, v in value.items()}
     return value
 
@@ -128,3 +132,34 @@ class CheckSet:
             return generator
 
         return register
+
+
+def from_case_data(reference, check, case):
+    """An ``expected=`` hook for closed-form answers: ``case.data["expected"]``, no reference.
+
+    Identity checks (KL of a distribution with itself is 0, H(uniform) = log K)
+    store the known answer with the case; the judge then compares as usual.
+    """
+    return case.data["expected"]
+
+
+# --- devices (hw6: models graded on the CPU or a GPU) ---------------------------------------
+
+DEVICE = {"$device": "grading"}  # in a program: the device this run grades on ("cpu", "cuda")
+
+
+def with_device(value, device):
+    """A copy of a program (or any plain value) with every ``DEVICE`` marker replaced by ``device``.
+
+    Resolved on the trusted side before the program is sent: the worker never
+    sees the marker, only the device string, e.g. ``{"$tensor": ..., "device": "cuda"}``.
+    """
+    if isinstance(value, dict):
+        if value == DEVICE:
+            return device
+        return {k: with_device(v, device) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_device(v, device) for v in value]
+    if isinstance(value, tuple):
+        return tuple(with_device(v, device) for v in value)
+    return value

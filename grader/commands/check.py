@@ -5,7 +5,7 @@ from .. import engine, homeworks
 from ..homeworks import PROJECT_ROOT
 from ..reporters.terminal import print_result
 from ..submission import SubmissionError, find_source
-from .common import add_selection, quote
+from .common import add_device, add_selection, quote
 
 HELP = "run the public checks on your assignments (instant feedback)"
 
@@ -16,6 +16,7 @@ def add_arguments(parser):
     parser.add_argument("--dir", default=os.path.join(PROJECT_ROOT, "assignments"),
                         help="folder holding your hwN_topic.py files (default: assignments/)")
     add_selection(parser)
+    add_device(parser)
 
 
 def rerun_hint(hw_id):
@@ -37,7 +38,7 @@ def run(args):
             continue
         try:
             result = engine.grade(hw, source.path, seed=0, include_hidden=False, only=args.only,
-                                  case_id=args.case, rerun=rerun_hint(hw.id))
+                                  case_id=args.case, rerun=rerun_hint(hw.id), device=args.device)
         finally:
             source.cleanup()
         source.explain(result, hw.filename)

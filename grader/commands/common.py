@@ -2,6 +2,8 @@
 import secrets
 import shlex
 
+from ..engine import DEFAULT_DEVICE, DEVICES
+
 
 def add_selection(parser):
     parser.add_argument("--only", action="append", default=[], metavar="CHECK",
@@ -16,3 +18,10 @@ def resolve_seed(seed):
 
 def quote(text):
     return shlex.quote(str(text))
+
+
+def add_device(parser):
+    """``--device``: where checks that need torch (hw6) run the models."""
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE,
+                        help="where torch models are graded: auto (cuda when available), cpu or "
+                        f"cuda; same tolerances everywhere (default: {DEFAULT_DEVICE})")

@@ -5,7 +5,7 @@ from .. import engine, homeworks
 from ..reporters.gradescope import to_gradescope, write_json_atomic
 from ..reporters.terminal import print_result
 from ..submission import SubmissionError, find_source
-from .common import add_selection, quote, resolve_seed
+from .common import add_device, add_selection, quote, resolve_seed
 
 HELP = "grade a submission with the public and hidden checks, write results.json"
 
@@ -19,7 +19,11 @@ def add_arguments(parser):
                         "recorded in the results)")
     parser.add_argument("--public-only", action="store_true", help="skip the hidden checks")
     parser.add_argument("--quiet", action="store_true", help="print only the score line")
+    parser.add_argument("--hide", action="append", default=[], metavar="DIR",
+                        help="a folder the student's code must not see, besides the project and "
+                        "the output folder (repeatable; batch grading hides the class's files)")
     add_selection(parser)
+    add_device(parser)
 
 
 def rerun_hint(hw_id, submission, seed):
@@ -30,7 +34,7 @@ def rerun_hint(hw_id, submission, seed):
 
 
 def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case_id=None,
-                     hide=()):
+                     hide=(), device=engine.DEFAULT_DEVICE):
     """Grade ``submission`` (folder or file); a missing or unreadable module scores zero."""
     try:
         source = find_source(hw, submission)
@@ -40,7 +44,7 @@ def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case
     try:
         result = engine.grade(hw, source.path, seed=seed, include_hidden=include_hidden,
                               only=only, case_id=case_id, hide=hide,
-                              rerun=rerun_hint(hw.id, submission, seed))
+                              rerun=rerun_hint(hw.id, submission, seed), device=device)
     finally:
         source.cleanup()
     source.explain(result, hw.filename)
@@ -58,7 +62,8 @@ def run(args):
     out_dir = os.path.dirname(os.path.abspath(args.out))
     result, notes = grade_submission(hw, args.submission, seed=seed,
                                      include_hidden=not args.public_only, only=args.only,
-                                     case_id=args.case, hide=(out_dir,))
+                                     case_id=args.case, hide=(out_dir, *args.hide),
+                                     device=args.device)
     document = to_gradescope(result)
     if notes:
         document["output"] += "\nNotes: " + "; ".join(notes) + "\n"

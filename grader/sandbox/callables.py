@@ -37,3 +37,82 @@ def quadratic_energy(W, b):
         return -0.5 * np.einsum("mi,ij,mj->m", X, W, X) - X @ b
 
     return energy
+
+
+@factory("table_energy")
+def table_energy(values):
+    """E(x) = values[x_0 + 2 x_1 + 4 x_2 + ...] for rows x in {0,1}^n, len(values) = 2^n.
+
+    Any energy on {0,1}^n is such a table; a table lets a check choose every energy
+    (magnitudes of 1e4, ties, a single dominant state). Rows must be 0/1 and the
+    input 2-D ``(M, n)``, as the spec of ``log_partition`` says.
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    n = int(round(np.log2(values.size)))
+    if values.size != 1 << n:
+        raise ValueError("table_energy needs 2^n values")
+    weights = 1 << np.arange(n)
+
+    def energy(X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != n:
+            raise ValueError(f"energy takes an (M, {n}) array of 0/1 rows; got shape {X.shape}")
+        Xf = X.astype(float)
+        if np.any((Xf != 0) & (Xf != 1)):
+            raise ValueError("energy takes rows of 0s and 1s only")
+        return values[(Xf @ weights).astype(np.int64)]
+
+    return energy
+
+
+class RecordingGradient:
+    """``grad_fn(theta, batch)`` of the loss mean_i 1/2 |theta - v_i|^2, recording every call.
+
+    Each row of ``data`` is ``[i, v_i (flattened like theta)]``: column 0 names
+    the row, so the record shows which rows every minibatch held. The gradient
+    is ``theta - mean_i v_i`` (reshaped like theta). ``calls`` lists
+    ``(theta as received, row ids of the batch)`` per call, for the trusted side
+    to replay: batches partition each epoch, theta_{k+1} = theta_k - lr * grad_k.
+    """
+
+    def __init__(self, shape):
+        self.shape = tuple(int(s) for s in shape)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.calls = []
+
+    def __call__(self, theta, batch):
+        theta = np.array(theta, dtype=float)          # a copy: later in-place updates don't show
+        batch = np.asarray(batch)
+        if theta.shape != self.shape:
+            raise ValueError(f"grad_fn got theta of shape {theta.shape}, expected {self.shape} "
+                             "(theta keeps the shape of theta0)")
+        if batch.ndim != 2 or batch.shape[1] != 1 + self.size:
+            raise TypeError(f"grad_fn(theta, batch) takes batch = data[idx], the rows of data in "
+                            f"this minibatch (shape (B, {1 + self.size})); got shape {batch.shape}")
+        if batch.shape[0] == 0:
+            raise ValueError("grad_fn was called with an empty batch")
+        self.calls.append((theta, batch[:, 0].astype(np.int64)))
+        values = batch[:, 1:].astype(float)
+        return theta - values.mean(axis=0).reshape(self.shape)
+
+
+@factory("recording_gradient")
+def recording_gradient(shape):
+    """A fresh ``RecordingGradient`` for parameters of ``shape`` (hw4's ``sgd`` checks)."""
+    return RecordingGradient(shape)
+
+
+@factory("scale_parameters")
+def scale_parameters(factor):
+    """For ``module.apply``: multiply the module's own parameters by ``factor`` (in place).
+
+    Scaling keeps every zero (so masks and the autoregressive property) and
+    makes a freshly initialized model's logits large: sharper distributions
+    for the sampling tests, extreme logits for the log-likelihood tests.
+    """
+    def scale(module):
+        import torch  # only models built with torch reach here
+        with torch.no_grad():
+            for p in module.parameters(recurse=False):
+                p.mul_(factor)
+    return scale

@@ -2,8 +2,10 @@
 
 Starting Python and importing numpy costs about 0.1 s per worker, torch about
 2 s; the template pays that once per grader process and homework kind, and each
-worker is then a fork of it (a few milliseconds). ``GRADER_FORKSERVER=0`` turns
-it off (every worker is then started with ``subprocess``, as the fallback is).
+worker is then a fork of it (a few milliseconds). On by default;
+``GRADER_FORKSERVER=0`` turns it off (every worker is then started with
+``subprocess``, as when the template cannot start). Safe to share between the
+threads of one grader process.
 """
 import atexit
 import json
@@ -13,10 +15,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.main()"
 _SERVERS = {}
+_SERVERS_LOCK = threading.Lock()
 
 
 class ForkServerError(Exception):
@@ -24,7 +28,7 @@ class ForkServerError(Exception):
 
 
 def enabled():
-    return os.environ.get("GRADER_FORKSERVER", "0") == "1" and hasattr(socket, "send_fds")
+    return os.environ.get("GRADER_FORKSERVER", "1") != "0" and hasattr(socket, "send_fds")
 
 
 class ForkServer:
@@ -45,40 +49,49 @@ class ForkServer:
             stdout=subprocess.DEVNULL, start_new_session=True, cwd=self.runtime)
         theirs.close()
         self.exits = {}
+        self._lock = threading.Lock()
         if self._next(60.0).get("ready") is not True:
             raise ForkServerError("the worker template did not start")
 
+    def _receive(self, deadline):
+        """One message from the template (exit reports are also recorded in ``exits``)."""
+        wait = max(0.0, deadline - time.monotonic())  # 0: poll what is already there
+        if not select.select([self.sock], [], [], wait)[0]:
+            raise TimeoutError
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise ForkServerError("the worker template exited")
+        message = json.loads(data)
+        if "exit" in message:
+            self.exits[message["exit"]] = message["code"]
+        return message
+
     def _next(self, timeout):
-        """The next message from the template (exit reports are recorded on the way)."""
+        """The next message that is not an exit report."""
         deadline = time.monotonic() + timeout
         while True:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([self.sock], [], [], wait)[0]:
-                raise TimeoutError
-            data = self.sock.recv(1 << 16)
-            if not data:
-                raise ForkServerError("the worker template exited")
-            message = json.loads(data)
-            if "exit" in message:
-                self.exits[message["exit"]] = message["code"]
-                continue
-            return message
+            message = self._receive(deadline)
+            if "exit" not in message:
+                return message
 
     def spawn(self, request, fds):
         """Fork a worker for ``request`` with ``fds`` (output, request pipe, answer pipe); its pid."""
-        socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
-        message = self._next(30.0)
-        return message["spawned"]
+        with self._lock:  # the answer to this request must not be read by another thread
+            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            return self._next(30.0)["spawned"]
 
     def wait(self, pid, timeout):
         """Exit code of worker ``pid`` (negative: killed by that signal), None if still running."""
         deadline = time.monotonic() + timeout
-        while pid not in self.exits:
-            try:
-                self._next(max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                return None
-        return self.exits.pop(pid)
+        while True:
+            with self._lock:  # short turns, so that other threads can spawn meanwhile
+                if pid in self.exits:
+                    return self.exits.pop(pid)
+                try:
+                    self._receive(min(deadline, time.monotonic() + 0.05))
+                except TimeoutError:
+                    if time.monotonic() >= deadline:
+                        return None
 
     @property
     def alive(self):
@@ -119,11 +132,12 @@ class ForkedProcess:
 def server_for(python, preload, env, runtime_files):
     """The cached template for this interpreter, preload list and environment (started on demand)."""
     key = (os.getpid(), python, tuple(preload), tuple(sorted(env.items())))
-    server = _SERVERS.get(key)
-    if server is None or not server.alive:
-        server = ForkServer(python, preload, env, runtime_files)
-        _SERVERS[key] = server
-    return server
+    with _SERVERS_LOCK:
+        server = _SERVERS.get(key)
+        if server is None or not server.alive:
+            server = ForkServer(python, preload, env, runtime_files)
+            _SERVERS[key] = server
+        return server
 
 
 @atexit.register

@@ -248,3 +248,51 @@ def probe():
     extra = ["private mount namespace hiding the project, hidden checks and results",
              "no network (private network namespace)", "all capabilities dropped"]
     return Capabilities(ok, reason, tuple(base + (extra if ok else [])))
+
+
+UID_LOCK_DIR = "/run/dgm-grader-worker-uids"
+
+
+def claim_worker_uid():
+    """(uid, claim): a worker uid that no other sandbox on this machine holds, or (None, None)
+    when not running as root.
+
+    ``worker_uid`` alone can give two concurrent grader processes the same uid (pids that
+    differ by a multiple of 250), and closing one sandbox would then kill the other's worker.
+    Here each uid is held through an exclusive ``flock`` on a root-only file until
+    ``release_worker_uid(claim)`` (or the grader process's death); leftovers of a killed
+    grader that still run under the uid are killed before it is handed out.
+    """
+    uid = worker_uid()
+    if uid is None:
+        return None, None
+    import fcntl
+    try:
+        os.makedirs(UID_LOCK_DIR, mode=0o700, exist_ok=True)
+        info = os.lstat(UID_LOCK_DIR)
+        if info.st_uid != 0 or info.st_mode & 0o077 or not os.path.isdir(UID_LOCK_DIR) \
+                or os.path.islink(UID_LOCK_DIR):
+            return uid, None
+    except OSError:
+        return uid, None  # no /run: the unlocked choice, as before
+    for step in range(WORKER_UID_SPAN):
+        candidate = WORKER_UID_BASE + (uid - WORKER_UID_BASE + step) % WORKER_UID_SPAN
+        fd = os.open(os.path.join(UID_LOCK_DIR, str(candidate)),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        kill_all_of(candidate)
+        return candidate, fd
+    return uid, None
+
+
+def release_worker_uid(claim):
+    """Give back a uid claimed by ``claim_worker_uid`` (``claim`` may be None)."""
+    if claim is not None:
+        try:
+            os.close(claim)
+        except OSError:
+            pass

@@ -54,6 +54,9 @@ class Outcome:
     where: str = ""
     output: str = ""
     seconds: float = 0.0
+    # For status "error": the qualified class names along the raised exception's MRO
+    # (e.g. ("builtins.ValueError", "builtins.Exception", "builtins.BaseException")).
+    error_types: tuple = ()
 
     @property
     def ok(self):
@@ -120,7 +123,7 @@ class Sandbox:
         """Namespaces, uid and paths for this machine; fall back loudly where something is missing."""
         caps = isolation.probe()
         self.namespaces = self.isolate and caps.namespaces
-        self.uid = isolation.worker_uid()
+        self.uid, self._uid_claim = isolation.claim_worker_uid()
         prefixes = sorted({os.path.abspath(sys.prefix), os.path.abspath(sys.base_prefix)})
         active = [p for p in caps.active if self.namespaces or
                   ("namespace" not in p and "capabilities" not in p)]
@@ -130,12 +133,14 @@ class Sandbox:
                 self.hide = tuple(sorted(set(self.hide) | set(blocked)))
             elif blocked:
                 self.uid = None
+                isolation.release_worker_uid(self._uid_claim)
                 active = [p for p in active if "uid" not in p]
                 active.append(f"NOT dropped to an unprivileged uid: Python lives under {blocked[0]}, "
                               "which other users cannot enter")
         if not self.namespaces:
             active.append("NO private filesystem view: " + (caps.reason or "disabled")
                           + self._lock_hidden_paths(prefixes))
+        self.hide = outermost(self.hide)
         self.keep = tuple(p for p in prefixes if any(_contains(h, p) for h in self.hide))
         self._protections = tuple(active)
 
@@ -235,6 +240,8 @@ class Sandbox:
         """Kill the worker and delete its folder."""
         self._kill()
         shutil.rmtree(self.root, ignore_errors=True)
+        isolation.release_worker_uid(getattr(self, "_uid_claim", None))
+        self._uid_claim = None
 
     def _kill(self):
         if self.proc is None:
@@ -369,7 +376,8 @@ class Sandbox:
             return Outcome("memory", message=f"ran out of memory (limit "
                            f"{self.limits.memory_bytes >> 20} MiB): {text}")
         return Outcome("error", message=self._local_paths(text),
-                       where=self._local_paths(str(error.get("where", ""))[:4000]))
+                       where=self._local_paths(str(error.get("where", ""))[:4000]),
+                       error_types=_error_types(error))
 
     def _new_output(self):
         try:
@@ -384,3 +392,21 @@ class Sandbox:
     def _local_paths(self, text):
         """Show the student's file by its name, not by the worker's temporary path."""
         return text.replace(self.submission + os.sep, "")
+
+
+def _error_types(error):
+    """The worker's list of exception class names, kept only when it is a list of short strings."""
+    types = error.get("types")
+    if not isinstance(types, list):
+        return (str(error.get("type", ""))[:200],)
+    return tuple(t[:200] for t in types[:20] if isinstance(t, str))
+
+
+def outermost(paths):
+    """``paths`` without those inside another one of them: a folder covered by an empty tmpfs
+    has no subfolders left to cover, so nested hide paths would make the mount fail."""
+    out = []
+    for path in sorted({os.path.abspath(p) for p in paths}):
+        if not any(_contains(kept, path) for kept in out):
+            out.append(path)
+    return tuple(out)

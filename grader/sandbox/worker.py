@@ -208,6 +208,9 @@ class Worker:
                 "not_implemented": isinstance(exc, NotImplementedError),
                 "memory": isinstance(exc, MemoryError),
                 "non_data": isinstance(exc, _ReturnedNonData),
+                # Every class along the exception's MRO, qualified ("builtins.ValueError"),
+                # so that a judge can require a ValueError and accept its subclasses.
+                "types": _type_names(exc),
             },
         }
 
@@ -242,6 +245,14 @@ class Worker:
                 self.answer({"ok": False, "error": {"type": "TypeError", "message": str(exc),
                                                     "where": "", "not_implemented": False,
                                                     "memory": False, "non_data": True}})
+
+
+def _type_names(exc):
+    """Qualified names of the classes of ``exc`` along its MRO, most derived first."""
+    try:
+        return [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__][:20]
+    except Exception:  # noqa: BLE001 - a student class with odd attributes
+        return [type(exc).__name__]
 
 
 def run(config):

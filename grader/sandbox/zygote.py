@@ -71,7 +71,10 @@ def main():
     """``zygote.py PRELOAD_JSON CONTROL_FD``: preload modules, then serve fork requests."""
     ctl = socket.socket(fileno=int(sys.argv[-1]))
     for name in json.loads(sys.argv[-2]):
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # not installed: a worker that needs it fails at its own import
+            pass
     ctl.send(b'{"ready": true}')
     while True:
         _reap(ctl)

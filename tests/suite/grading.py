@@ -23,7 +23,8 @@ def variant(hw, override):
         textwrap.dedent(override)
 
 
-def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None):
+def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None,
+               device=engine.DEFAULT_DEVICE):
     """Grade a module given as text, through the real sandbox; returns the ``GradeResult``."""
     hw = homeworks.get(hw_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -31,7 +32,7 @@ def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=No
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(source)
         return engine.grade(hw, path, seed=seed, include_hidden=include_hidden, only=only,
-                            limits=limits)
+                            limits=limits, device=device)
 
 
 def full_except(result, exercises):
@@ -53,3 +54,56 @@ def failures(result):
     """Readable summary of failed checks, for assertion messages."""
     return "\n".join(f"{c.check_id}: {c.status}: {c.message[:300]}" for c in result.checks
                      if not c.passed)
+
+
+# --- shared assertions of the per-homework test files ------------------------------------------
+
+def assert_reference_full_marks(hw_id, seed):
+    """The reference solution imports and scores every point with this seed."""
+    result = grade_text(hw_id, reference_source(homeworks.get(hw_id)), seed=seed)
+    assert result.import_status == "ok"
+    assert result.score == result.max_score, failures(result)
+    return result
+
+
+def assert_stubs_not_implemented(hw_id, exercises, seed=5):
+    """The untouched stubs score 0, every check saying "not implemented", over ``exercises``."""
+    result = grade_text(hw_id, stub_source(homeworks.get(hw_id)), seed=seed)
+    assert result.score == 0
+    assert {c.status for c in result.checks} == {"not_implemented"}
+    assert {c.exercise for c in result.checks} == set(exercises)
+
+
+def assert_public_and_hidden_points(result):
+    """Every exercise of a graded result has both public and hidden checks, all with points."""
+    for exercise in {c.exercise for c in result.checks}:
+        mine = [c for c in result.checks if c.exercise == exercise]
+        assert any(c.public for c in mine) and any(not c.public for c in mine), exercise
+        assert all(c.max_points > 0 for c in mine)
+
+
+def student_check_imports_torch(hw_id):
+    """Whether ``python -m grader check HW`` (the student's public checks) imports torch."""
+    import subprocess
+    import sys
+    code = ("import sys, io, contextlib\n"
+            "from grader.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    main(['check', '{hw_id}'])\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip() == "True"
+
+
+def assert_variant_loses(hw_id, override, expected_lost, seed):
+    """The reference with ``override`` appended loses exactly the checks ``expected_lost``."""
+    result = grade_text(hw_id, variant(homeworks.get(hw_id), override), seed=seed)
+    assert lost(result) == expected_lost, failures(result)
+
+
+def assert_variant_ids_exist(hw_id, variants):
+    """Every check id named by a ``{name: (override, expected_lost)}`` table exists."""
+    ids = {c.check_id for c in grade_text(hw_id, stub_source(homeworks.get(hw_id))).checks}
+    for name, (_, expected) in variants.items():
+        assert expected <= ids, name

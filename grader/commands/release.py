@@ -1,0 +1,225 @@
+"""``release``: the student repository, ``dist/student/`` — stubs, public checks, the engine.
+
+What ships: ``assignments/<module>.py`` (the stubs), ``tests/public/<module>.py`` and its
+expected values ``tests/public/data/<module>.json``, the ``grader`` package (what
+``make check`` runs), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
+What never ships: ``solutions/``, ``tests/hidden/``, examples, the project's own tests.
+The release is verified before the command succeeds (``leaks``): no file equal to a
+reference or hidden-check file, no reference function body in any file, no public data
+for a check that is not public.
+"""
+import ast
+import hashlib
+import json
+import os
+import shutil
+import sys
+import textwrap
+
+from .. import homeworks
+from ..homeworks import PROJECT_ROOT, load_checks
+
+HELP = "write dist/student/: assignments, public checks, the grader; no solution, no hidden check"
+MARKER = ".student-release"
+TORCH_PIN = "torch==2.13.0"
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+MIN_BODY_CHARS = 40
+
+
+def add_arguments(parser):
+    parser.add_argument("homeworks", nargs="*", metavar="HW",
+                        help="homeworks to release (default: all)")
+    parser.add_argument("--out", default=os.path.join(PROJECT_ROOT, "dist", "student"),
+                        help="destination folder (default: dist/student)")
+
+
+def _copy(rel, dest):
+    target = os.path.join(dest, rel)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.copyfile(os.path.join(PROJECT_ROOT, rel), target)
+
+
+def _fresh(dest):
+    """Empty ``dest``; refuses to delete a folder that is not an earlier release."""
+    if os.path.exists(dest):
+        if os.listdir(dest) and not os.path.exists(os.path.join(dest, MARKER)):
+            raise FileExistsError(f"{dest} exists and is not a student release: "
+                                  "choose an empty or new folder")
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+
+
+def build(hws, dest):
+    """Write the student release of the homeworks ``hws`` into ``dest``; returns ``dest``."""
+    _fresh(dest)
+    for rel in ("tests/__init__.py", "tests/public/__init__.py"):
+        _copy(rel, dest)
+    for hw in hws:
+        _copy(os.path.join("assignments", hw.filename), dest)
+        _copy(os.path.join("tests", "public", hw.filename), dest)
+        _copy(os.path.join("tests", "public", "data", hw.module + ".json"), dest)
+    shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), os.path.join(dest, "grader"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    torch = any(hw.needs_torch for hw in hws)
+    files = {"Makefile": student_makefile(hws, torch), "pyproject.toml": student_pyproject(torch),
+             "README.md": student_readme(hws), ".gitignore": ".venv/\n__pycache__/\n",
+             MARKER: "written by `python -m grader release`\n"}
+    for name, text in files.items():
+        with open(os.path.join(dest, name), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return dest
+
+
+def student_makefile(hws, torch):
+    """The student's Makefile: ``make check`` bootstraps .venv and runs the public checks."""
+    ids = " ".join(hw.id for hw in hws)
+    torch_step = (f"\t$(PY) -m pip install --quiet --disable-pip-version-check "
+                  f"--index-url {TORCH_INDEX} '{TORCH_PIN}'\n") if torch else ""
+    return (
+        "# make check [HW=hw1] [ONLY=exercise/check] [CASE=\"case id\"]: the public checks.\n"
+        "PYTHON ?= python3\nVENV   := .venv\nPY     := $(VENV)/bin/python\n"
+        f"HW     ?= {ids}\nONLY   ?=\nCASE   ?=\n\n.PHONY: help check clean\n\n"
+        "help:\n\t@echo \"make check [HW=hw1] [ONLY=exercise/check] [CASE=\\\"case id\\\"]\"\n\n"
+        "$(VENV)/.core: pyproject.toml\n\t$(PYTHON) -m venv $(VENV)\n" + torch_step +
+        "\t$(PY) -m pip install --quiet --disable-pip-version-check .\n\t@touch $@\n\n"
+        "check: $(VENV)/.core\n\t@$(PY) -m grader check $(HW) $(if $(ONLY),--only \"$(ONLY)\") "
+        "$(if $(CASE),--case \"$(CASE)\")\n\nclean:\n\trm -rf $(VENV)\n")
+
+
+def student_pyproject(torch):
+    """The student's pyproject.toml: dependencies only (numpy, and CPU torch where needed)."""
+    deps = ['"numpy>=1.24"'] + ([f'"{TORCH_PIN}"'] if torch else [])
+    return ("[build-system]\nrequires = [\"setuptools>=68\"]\n"
+            "build-backend = \"setuptools.build_meta\"\n\n[project]\n"
+            "name = \"dgm-homework\"\nversion = \"0.1.0\"\n"
+            "description = \"Deep generative models: homework and public checks\"\n"
+            f"requires-python = \">=3.10\"\ndependencies = [{', '.join(deps)}]\n\n"
+            "[tool.setuptools]\npackages = []\n")
+
+
+def student_readme(hws):
+    """The student's README: what to fill in, how to check, what to submit."""
+    rows = "\n".join(f"| {hw.id} | `assignments/{hw.filename}` | {hw.title} |" for hw in hws)
+    return textwrap.dedent("""\
+        # Deep generative models — homework
+
+        | homework | file to complete | topic |
+        |---|---|---|
+        {rows}
+
+        Fill in the functions of `assignments/hwN_topic.py`: each docstring states the
+        math, the shapes and the edge cases that are graded. Only Python ≥ 3.10 and `make`
+        are needed; the first `make check` creates a virtual environment (`.venv`).
+
+        ```bash
+        make check                 # public checks of every homework
+        make check HW=hw1          # one homework
+        make check HW=hw1 ONLY=gaussian_conditional/conditions-on-a-subset CASE="a=[0] b=[2]"
+        ```
+
+        The public checks are a subset of the grading: the graded run adds hidden checks
+        with fresh random cases and the edge cases of the docstrings. A check that fails
+        prints the case, what was expected and what your code returned, and the command
+        that reruns just that case.
+
+        Submit `hwN_topic.py` (or the notebook `hwN_topic.ipynb`, same functions in code
+        cells) under exactly that name.
+        """).format(rows=rows)
+
+
+# --- verification -------------------------------------------------------------------------
+
+def _normalized(text):
+    """Lines stripped, blank and comment lines dropped: layout cannot hide a copy."""
+    lines = (ln.strip() for ln in text.splitlines())
+    return "\n".join(ln for ln in lines if ln and not ln.startswith("#"))
+
+
+def reference_bodies(hw):
+    """{qualified name: normalized body} of every function of the reference (docstrings out)."""
+    path = os.path.join(PROJECT_ROOT, "solutions", hw.filename)
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    bodies = {}
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    body = child.body
+                    if body and isinstance(body[0], ast.Expr) and \
+                            isinstance(getattr(body[0], "value", None), ast.Constant) and \
+                            isinstance(body[0].value.value, str):
+                        body = body[1:]
+                    text = "\n".join(ast.get_source_segment(source, stmt, padded=True) or ""
+                                     for stmt in body)
+                    if len(_normalized(text)) >= MIN_BODY_CHARS:
+                        bodies[name] = _normalized(text)
+                visit(child, name + ".")
+    visit(ast.parse(source), "")
+    return bodies
+
+
+def _digest(path):
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def leaks(dest, hws):
+    """What of the secret side is in the release at ``dest`` (an empty list when nothing)."""
+    secret = {}
+    for folder in ("solutions", os.path.join("tests", "hidden")):
+        root = os.path.join(PROJECT_ROOT, folder)
+        for name in os.listdir(root) if os.path.isdir(root) else ():
+            path = os.path.join(root, name)
+            if os.path.isfile(path) and os.path.getsize(path) > 0 and name != "__init__.py":
+                secret[_digest(path)] = os.path.join(folder, name)
+    bodies = {f"{hw.module}.{name}": body for hw in hws
+              for name, body in reference_bodies(hw).items()}
+    problems = []
+    for here, dirs, files in os.walk(dest):
+        rel_here = os.path.relpath(here, dest)
+        if rel_here.split(os.sep)[0] in ("solutions", "hidden") or \
+                rel_here.replace(os.sep, "/").startswith("tests/hidden"):
+            problems.append(f"{rel_here}: a secret folder")
+        for name in files:
+            path = os.path.join(here, name)
+            rel = os.path.relpath(path, dest)
+            if _digest(path) in secret:
+                problems.append(f"{rel}: a copy of {secret[_digest(path)]}")
+                continue
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = _normalized(fh.read())
+            except UnicodeDecodeError:
+                continue
+            problems += [f"{rel}: the body of the reference {fn}"
+                         for fn, body in bodies.items() if body in text]
+    for hw in hws:
+        public = {c.id for c in load_checks(hw, include_hidden=False)}
+        data = os.path.join(dest, "tests", "public", "data", hw.module + ".json")
+        if os.path.exists(data):
+            with open(data, encoding="utf-8") as fh:
+                extra = set(json.load(fh).get("checks", {})) - public
+            problems += [f"{os.path.relpath(data, dest)}: data of non-public check {c}"
+                         for c in sorted(extra)]
+    return problems
+
+
+def run(args):
+    hws = [homeworks.get(h) for h in args.homeworks] or list(homeworks.HOMEWORKS.values())
+    dest = os.path.abspath(args.out)
+    try:
+        build(hws, dest)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    problems = leaks(dest, hws)
+    if problems:
+        shutil.rmtree(dest)
+        print("release NOT written: it would leak\n  " + "\n  ".join(problems))
+        return 1
+    print(f"wrote {dest}: {', '.join(hw.id for hw in hws)} (verified: no reference, "
+          "no hidden check)")
+    return 0

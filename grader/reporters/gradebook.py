@@ -1,0 +1,114 @@
+"""A class's grades: ``grades.csv`` rows, per-student Markdown feedback, class statistics.
+
+Everything here reads the Gradescope ``results.json`` documents that ``grade`` writes
+(``reporters/gradescope.py``): the batch keeps one schema for one student and for a class.
+A test's exercise is the part of its name before the first ``": "``.
+"""
+import csv
+import io
+import os
+import statistics
+import tempfile
+
+FIXED_COLUMNS = ("id", "name", "email", "submission", "total", "max")
+TAIL_COLUMNS = ("status", "reason")
+
+
+def exercise_of(test):
+    """The exercise a results.json test belongs to."""
+    return test["name"].split(": ", 1)[0]
+
+
+def exercise_points(doc):
+    """{exercise: (points, max points)} of a results.json document, in test order."""
+    totals = {}
+    for t in doc.get("tests", []):
+        got, best = totals.get(exercise_of(t), (0.0, 0.0))
+        totals[exercise_of(t)] = (got + float(t["score"]), best + float(t["max_score"]))
+    return totals
+
+
+def _number(x):
+    return f"{round(float(x), 6):g}"
+
+
+def csv_text(rows, exercises):
+    """The gradebook as CSV text: one row per student (``rows`` are dicts)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*FIXED_COLUMNS, *exercises, *TAIL_COLUMNS],
+                            extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _number(v) if isinstance(v, float) else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def feedback_markdown(doc, *, who="", title=""):
+    """Per-student feedback a person can read: per exercise, what passed, what failed, why."""
+    extra = doc.get("extra_data", {})
+    best = sum(float(t["max_score"]) for t in doc.get("tests", []))
+    lines = [f"# {title or extra.get('homework', 'Homework')}" + (f" — {who}" if who else ""), "",
+             f"**Score: {_number(doc['score'])} / {_number(best)}**  ",
+             f"Graded with seed {extra.get('seed')} (grader {extra.get('grader_version', '?')}).",
+             ""]
+    if extra.get("import_status", "ok") != "ok":
+        first = next((t["output"] for t in doc.get("tests", [])), "")
+        lines += ["> Your module could not be graded: " + first.splitlines()[0] if first
+                  else "> Your module could not be graded.", ""]
+    lines += ["| exercise | points |", "|---|---|"]
+    totals = exercise_points(doc)
+    lines += [f"| `{name}` | {_number(got)} / {_number(top)} |"
+              for name, (got, top) in totals.items()]
+    for name in totals:
+        lines += ["", f"## `{name}`", ""]
+        for t in (t for t in doc["tests"] if exercise_of(t) == name):
+            mark = "✅" if t.get("status") == "passed" else "❌"
+            label = t["name"].split(": ", 1)[-1]
+            lines.append(f"- {mark} {label} — {_number(t['score'])} / {_number(t['max_score'])}")
+            if t.get("status") != "passed" and t.get("output"):
+                body = t["output"].replace("```", "'''")
+                lines += ["", "  ```text", *("  " + ln for ln in body.splitlines()), "  ```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def class_statistics(rows, exercises, maxima):
+    """[(exercise, max, mean, median, n)] over the rows that were graded."""
+    graded = [r for r in rows if r.get("graded")]
+    out = []
+    for name in exercises:
+        values = [float(r[name]) for r in graded if r.get(name) not in (None, "")]
+        if values:
+            out.append((name, maxima[name], statistics.fmean(values),
+                        statistics.median(values), len(values)))
+    return out
+
+
+def summary_text(stats, *, graded, failed, skipped):
+    """The end-of-run report: counts, then mean/median per exercise, weakest marked."""
+    lines = [f"graded {graded}" + (f" (of which {skipped} unchanged since the last run)"
+                                   if skipped else "") + f", failed to grade {failed}"]
+    if stats:
+        worst = min(stats, key=lambda s: s[2] / s[1] if s[1] else 1.0)[0]
+        width = max(len(s[0]) for s in stats) + 2
+        lines.append(f"  {'exercise':<{width}} {'max':>6} {'mean':>7} {'median':>7} {'mean %':>7}")
+        for name, top, mean, median, _ in stats:
+            pct = 100 * mean / top if top else 0.0
+            flag = "   <- lowest" if name == worst and len(stats) > 1 else ""
+            lines.append(f"  {name:<{width}} {top:>6g} {mean:>7.2f} {median:>7.2f} "
+                         f"{pct:>6.1f}%{flag}")
+    return "\n".join(lines)

@@ -1,0 +1,366 @@
+"""Hidden checks of HW6: other sizes and seeds, sampling statistics, training on the digits.
+
+Never shipped to students. All judgements on the trusted side from plain
+outputs (see the public file). The likelihood that a trained model reaches
+counts only when the trained model is still autoregressive (checked in the
+same case by perturbation), so a model that peeks at x_i gets no credit for
+its excellent NLL.
+
+Statistical budget: 2 sampling-frequency cases, each failing a correct sampler
+with probability at most ALPHA = 1e-7: below 1e-6 per grading run.
+
+Training budgets and thresholds (calibrated with the reference on one CPU
+thread over 6 seeds, full 1400 training digits, 397 test digits; see
+``train_model``'s docstring): FVSBN(64), 20 epochs, lr 3e-2, batch 64: 0.2 s,
+test NLL 18.31–18.39 nats, allowed <= 19.4. MADE(64, (256,)), 30 epochs,
+lr 3e-3, batch 64: 0.6 s, test NLL 17.81–17.98 nats, allowed <= 19.0. Both well
+under the 60 s per call: a model too big or too slow for the budget fails with
+the time-limit message and its worker is killed.
+"""
+import numpy as np
+
+from grader.checks.registry import Case, CheckSet
+from grader.compare.numeric import PASS, Verdict
+from tests.public.hw6_autoregressive import (
+    SECONDS, TRAIN_SECONDS, _array, _masks, affine_inputs, affine_judge, ar_batch, ar_program,
+    ar_violation, autoregressive_judge, binary_rows, bernoulli_log_prob, build_model,
+    forward_and_log_prob, forward_program, interface_judge, interface_program, log_prob_judge,
+    losses_program, masks_ordering_judge, masks_program, masks_shape_judge, method, model_spec,
+    normalization_judge, path_counts, read_all, real_losses_judge, reproducibility_program,
+    reproducible_judge, sample_frequencies, sampling_program, seeded_runs_verdict, tensor,
+    train_step)
+
+checks = CheckSet("hw6", public=False)
+
+ALPHA = 1e-7
+N_SAMPLES = 20000
+
+FVSBN_BUDGET = {"epochs": 20, "lr": 3e-2, "batch": 64}
+FVSBN_MAX_TEST_NLL = 19.4      # reference 18.31-18.39 over 6 seeds
+MADE_HIDDEN = (256,)
+MADE_BUDGET = {"epochs": 30, "lr": 3e-3, "batch": 64}
+MADE_MAX_TEST_NLL = 19.0       # reference 17.81-17.98 over 6 seeds
+
+
+def _seed(rng):
+    return int(rng.integers(1 << 30))
+
+
+# --- shared case makers ----------------------------------------------------------------------
+
+def _ar_cases(rng, model, sizes):
+    for d, hidden, scale in sizes:
+        spec = model_spec(model, d, _seed(rng), hidden, scale=scale)
+        label = f"d={d}" + (f" hidden={list(hidden)}" if model == "MADE" else "")
+        yield Case(label, data={"spec": spec, "x": binary_rows(rng, 3, d),
+                                "perturb_seed": _seed(rng)}, about="every position perturbed")
+
+
+def _log_prob_cases(rng, model, sizes):
+    for d, hidden in sizes:
+        yield Case(f"d={d} B=7", data={"spec": model_spec(model, d, _seed(rng), hidden),
+                                       "x": binary_rows(rng, 7, d)})
+    d, hidden = sizes[-1]
+    yield Case(f"d={d} extreme logits", data={"spec": model_spec(model, d, _seed(rng), hidden,
+                                                                 scale=300.0),
+                                              "x": binary_rows(rng, 7, d, p=0.5)},
+               about="parameters x 300: log(sigmoid(l)) underflows, use logsigmoid / BCE")
+
+
+def _normalization_cases(rng, model, sizes):
+    for d, hidden in sizes:
+        yield Case(f"d={d}", data={"spec": model_spec(model, d, _seed(rng), hidden, scale=2.0)},
+                   about=f"all {2 ** d} inputs")
+
+
+def learned_judge(max_nll):
+    """The trained model is still autoregressive and its test NLL (from logits) is <= max_nll."""
+    def judge(case, outputs, expected):
+        from grader.cases import digits
+        _, x_test = digits.load()
+        d = x_test.shape[1]
+        logits, problem = _array(outputs[0], "logits of the test digits", x_test.shape)
+        if logits is None:
+            return Verdict.fail(problem)
+        x = ar_batch(x_test[:2], case.data["perturb_seed"])
+        ar_logits, problem = _array(outputs[1], "logits", x.shape)
+        if ar_logits is None:
+            return Verdict.fail(problem)
+        message = ar_violation(ar_logits, x, d)
+        if message:
+            return Verdict.fail("the trained model is not autoregressive, so its likelihood "
+                                f"does not count: {message}")
+        nll = -float(np.mean(bernoulli_log_prob(logits, x_test)))
+        if nll > max_nll:
+            b = case.data["budget"]
+            return Verdict.fail(
+                f"held-out NLL {nll:.3f} nats per digit > {max_nll:g} allowed after "
+                f"{b['epochs']} epochs (lr {b['lr']:g}, batch {b['batch']}); the reference "
+                f"reaches {case.data['reference']} under the same budget")
+        return PASS
+    return judge
+
+
+def learning_program(check, case):
+    """Train the model with the student's train_model, then logits of the test digits."""
+    from grader.cases import digits
+    _, x_test = digits.load()
+    return build_model(case.data["spec"]) + [
+        train_step(case, case.data["seed"], save="losses"),
+        method("forward", tensor(x_test)),
+        method("forward", tensor(ar_batch(x_test[:2], case.data["perturb_seed"])))]
+
+
+# --- FVSBN -----------------------------------------------------------------------------------
+
+@checks.add("FVSBN", "shapes for other sizes", points=1, judge=interface_judge, expected=None,
+            steps=interface_program, seconds=SECONDS, needs_torch=True)
+def _(rng):
+    for d, b in ((64, 2), (3, 1)):
+        yield Case(f"d={d} B={b}", data={"spec": model_spec("FVSBN", d, _seed(rng)),
+                                         "x": binary_rows(rng, b, d), "n": 5, "seed": _seed(rng)})
+
+
+@checks.add("FVSBN", "autoregressive for d = 1 to 64", points=2, judge=autoregressive_judge,
+            expected=None, steps=ar_program, seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield from _ar_cases(rng, "FVSBN", ((1, (), 2.0), (int(rng.integers(5, 20)), (), 3.0),
+                                        (64, (), 2.0)))
+
+
+@checks.add("FVSBN", "logits are affine in x (a logistic model)", points=1, judge=affine_judge,
+            expected=None, steps=forward_program, seconds=SECONDS, needs_torch=True)
+def _(rng):
+    d = int(rng.integers(4, 12))
+    yield Case(f"d={d}", data={"spec": model_spec("FVSBN", d, _seed(rng), scale=2.0),
+                               "x": affine_inputs(rng, d, 6)},
+               about="l(x) = l(0) + sum_j x_j (l(e_j) - l(0))")
+
+
+@checks.add("FVSBN", "log_prob consistent with the logits, extreme logits included", points=1,
+            judge=log_prob_judge, expected=None, steps=forward_and_log_prob, seconds=SECONDS,
+            needs_torch=True)
+def _(rng):
+    yield from _log_prob_cases(rng, "FVSBN", ((1, ()), (64, ())))
+
+
+@checks.add("FVSBN", "probabilities sum to 1 for d = 1 to 10", points=1,
+            judge=normalization_judge, expected=None, steps=forward_and_log_prob,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield from _normalization_cases(rng, "FVSBN", ((1, ()), (int(rng.integers(5, 9)), ()),
+                                                   (10, ())))
+
+
+@checks.add("FVSBN", "sample frequencies match the model's probabilities", points=2,
+            judge=sample_frequencies(ALPHA), expected=None, steps=sampling_program,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield Case("d=6", data={"spec": model_spec("FVSBN", 6, _seed(rng), scale=3.0),
+                            "n": N_SAMPLES, "seed": _seed(rng)},
+               about=f"{N_SAMPLES} samples, 64 patterns, false-failure rate < {ALPHA:g}")
+
+
+@checks.add("FVSBN", "sampling reproducible from the generator", points=1,
+            judge=reproducible_judge, expected=None, steps=reproducibility_program,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield Case("d=64 n=20", data={"spec": model_spec("FVSBN", 64, _seed(rng)), "n": 20,
+                                  "seed": _seed(rng)})
+
+
+def _learning_case(rng, spec, budget, reference):
+    b = budget
+    return Case(spec["model"] + "(64" + (f", {tuple(spec['hidden'])})" if "hidden" in spec else ")"),
+                data={"spec": spec, "n_train": 1400, "budget": b, "seed": _seed(rng),
+                      "perturb_seed": _seed(rng), "reference": reference},
+                about=f"train_model(model, 1400 digits, {b['epochs']}, {b['lr']:g}, {b['batch']}); "
+                "test NLL from your logits")
+
+
+@checks.add("FVSBN", "learns the digits: held-out NLL after training", points=2,
+            judge=learned_judge(FVSBN_MAX_TEST_NLL), expected=None, steps=learning_program,
+            seconds=TRAIN_SECONDS, needs_torch=True)
+def _(rng):
+    yield _learning_case(rng, model_spec("FVSBN", 64, _seed(rng)), FVSBN_BUDGET, "18.31-18.39")
+
+
+# --- made_masks ------------------------------------------------------------------------------
+
+def _random_hidden(rng, d, n_layers, low, high):
+    return [int(h) for h in rng.integers(low, high + 1, size=n_layers)]
+
+
+@checks.add("made_masks", "shapes for zero to three hidden layers", points=1,
+            judge=masks_shape_judge, expected=None, steps=masks_program, seconds=SECONDS,
+            needs_torch=True)
+def _(rng):
+    for n_layers in (0, 1, 3):
+        d = int(rng.integers(2, 12))
+        hidden = _random_hidden(rng, d, n_layers, 1, 20)
+        yield Case(f"d={d} hidden={hidden}", data={"d": d, "hidden": hidden, "seed": _seed(rng)})
+
+
+@checks.add("made_masks", "strictly lower triangular connectivity, every size", points=2,
+            judge=masks_ordering_judge, expected=None, steps=masks_program, seconds=SECONDS,
+            needs_torch=True)
+def _(rng):
+    sizes = [(1, [3]), (2, [1]), (64, [256]), (10, [5, 30, 7])]
+    d = int(rng.integers(3, 20))
+    sizes.append((d, _random_hidden(rng, d, 2, 1, 2 * d)))
+    for d, hidden in sizes:
+        yield Case(f"d={d} hidden={hidden}", data={"d": d, "hidden": hidden, "seed": _seed(rng)})
+
+
+def connected_judge(case, outputs, expected):
+    """With hidden sizes >= d, every output i >= 1 has a path from some input j < i."""
+    masks, problem = _masks(case, outputs[0])
+    if masks is None:
+        return Verdict.fail(problem)
+    paths = path_counts(masks)
+    for i in range(1, case.data["d"]):
+        if not np.any(paths[i, :i] != 0):
+            return Verdict.fail(f"output {i} is connected to no earlier input (hidden sizes "
+                                f"{case.data['hidden']} >= d = {case.data['d']}): give every "
+                                "degree 1 .. d-1 to at least one unit of each hidden layer")
+    return PASS
+
+
+@checks.add("made_masks", "not degenerate: with hidden sizes >= d every output i >= 1 sees an "
+            "earlier input", points=1, judge=connected_judge, expected=None, steps=masks_program,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    for d, hidden in ((64, [64]), (20, [20, 20, 20]), (int(rng.integers(5, 30)), None)):
+        hidden = hidden or _random_hidden(rng, d, 2, d, d + 8)
+        yield Case(f"d={d} hidden={hidden}", data={"d": d, "hidden": hidden, "seed": _seed(rng)})
+
+
+def same_masks_judge(case, outputs, expected):
+    first, problem = _masks(case, outputs[0])
+    if first is None:
+        return Verdict.fail(problem)
+    second, problem = _masks(case, outputs[1])
+    if second is None:
+        return Verdict.fail(problem)
+    if any(not np.array_equal(a, b) for a, b in zip(first, second)):
+        return Verdict.fail("two calls with the same seed gave different masks (the global torch "
+                            "seed differed between them): draw the degrees with "
+                            "torch.Generator().manual_seed(seed)")
+    return PASS
+
+
+def same_seed_program(check, case):
+    call = masks_program(check, case)[0]
+    return [{"seed_global": 1}, call, {"seed_global": 2}, call]
+
+
+@checks.add("made_masks", "same seed, same masks", points=1, judge=same_masks_judge,
+            expected=None, steps=same_seed_program, seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield Case("d=12 hidden=[7, 9]", data={"d": 12, "hidden": [7, 9], "seed": _seed(rng)},
+               about="hidden sizes < d: degrees are drawn at random")
+
+
+# --- MADE ------------------------------------------------------------------------------------
+
+@checks.add("MADE", "shapes for zero to two hidden layers", points=1, judge=interface_judge,
+            expected=None, steps=interface_program, seconds=SECONDS, needs_torch=True)
+def _(rng):
+    for d, hidden, b in ((64, (128,), 2), (1, (4,), 1), (5, (), 3), (7, (3, 5), 2)):
+        yield Case(f"d={d} hidden={list(hidden)} B={b}",
+                   data={"spec": model_spec("MADE", d, _seed(rng), hidden),
+                         "x": binary_rows(rng, b, d), "n": 4, "seed": _seed(rng)})
+
+
+@checks.add("MADE", "autoregressive for hidden sizes below and above d", points=2,
+            judge=autoregressive_judge, expected=None, steps=ar_program, seconds=SECONDS,
+            needs_torch=True)
+def _(rng):
+    d = int(rng.integers(8, 20))
+    yield from _ar_cases(rng, "MADE", ((64, (256,), 2.0), (d, (d // 2, 2 * d, d), 2.0),
+                                       (1, (3,), 2.0)))
+
+
+@checks.add("MADE", "log_prob consistent with the logits, extreme logits included", points=1,
+            judge=log_prob_judge, expected=None, steps=forward_and_log_prob, seconds=SECONDS,
+            needs_torch=True)
+def _(rng):
+    yield from _log_prob_cases(rng, "MADE", ((1, (2,)), (64, (128,))))
+
+
+@checks.add("MADE", "probabilities sum to 1 for d = 1 to 10", points=1,
+            judge=normalization_judge, expected=None, steps=forward_and_log_prob,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield from _normalization_cases(rng, "MADE", ((1, (3,)), (6, (4, 12)), (10, (20,))))
+
+
+@checks.add("MADE", "sample frequencies match the model's probabilities", points=2,
+            judge=sample_frequencies(ALPHA), expected=None, steps=sampling_program,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield Case("d=6 hidden=[12, 12]", data={"spec": model_spec("MADE", 6, _seed(rng), (12, 12),
+                                                               scale=1.5),
+                                            "n": N_SAMPLES, "seed": _seed(rng)},
+               about=f"{N_SAMPLES} samples, 64 patterns, false-failure rate < {ALPHA:g}")
+
+
+@checks.add("MADE", "sampling reproducible from the generator", points=1,
+            judge=reproducible_judge, expected=None, steps=reproducibility_program,
+            seconds=SECONDS, needs_torch=True)
+def _(rng):
+    yield Case("d=20 hidden=[40] n=30", data={"spec": model_spec("MADE", 20, _seed(rng), (40,)),
+                                              "n": 30, "seed": _seed(rng)})
+
+
+@checks.add("MADE", "learns the digits: held-out NLL after training", points=2,
+            judge=learned_judge(MADE_MAX_TEST_NLL), expected=None, steps=learning_program,
+            seconds=TRAIN_SECONDS, needs_torch=True)
+def _(rng):
+    yield _learning_case(rng, model_spec("MADE", 64, _seed(rng), MADE_HIDDEN), MADE_BUDGET,
+                         "17.81-17.98")
+
+
+# --- train_model -----------------------------------------------------------------------------
+
+@checks.add("train_model", "real losses on a random subset, several batch sizes", points=1,
+            judge=real_losses_judge, expected=None, steps=losses_program, seconds=TRAIN_SECONDS,
+            needs_torch=True)
+def _(rng):
+    rows = np.sort(rng.choice(1400, size=600, replace=False))
+    for batch in (37, 128):
+        yield Case(f"FVSBN d=64 batch={batch}", data={
+            "spec": model_spec("FVSBN", 64, _seed(rng)), "rows": rows, "seed": _seed(rng),
+            "min_gain": 3.0, "budget": {"epochs": 4, "lr": 3e-2, "batch": batch}},
+            about="600 rows; batch sizes that do not divide N")
+
+
+def same_losses_judge(case, outputs, expected):
+    """Same generator seed and same initial model: same losses; another seed: other losses."""
+    epochs = int(case.data["budget"]["epochs"])
+    runs, problem = read_all(outputs, ("run 1", "run 2 (same seed)", "run 3 (another seed)"),
+                             lambda got, name: _array(got, f"the losses of {name}", (epochs,)))
+    if runs is None:
+        return Verdict.fail(problem)
+    return seeded_runs_verdict(runs, "losses", "shuffle with torch.randperm(N, "
+                               "generator=generator, ...) each epoch", rtol=1e-5)
+
+
+def same_losses_program(check, case):
+    """Train three copies of the same initial model: seeds s, s (other global seed) and s + 1."""
+    seed = case.data["seed"]
+    steps = []
+    for run, (global_seed, gen_seed) in enumerate(((10, seed), (20, seed), (30, seed + 1))):
+        steps += build_model(case.data["spec"]) + [{"seed_global": global_seed},
+                                                   train_step(case, gen_seed)]
+    return steps
+
+
+@checks.add("train_model", "shuffling reproducible from the generator", points=1,
+            judge=same_losses_judge, expected=None, steps=same_losses_program,
+            seconds=TRAIN_SECONDS, needs_torch=True)
+def _(rng):
+    yield Case("FVSBN d=64, 2 epochs", data={
+        "spec": model_spec("FVSBN", 64, _seed(rng)), "n_train": 300, "seed": _seed(rng),
+        "budget": {"epochs": 2, "lr": 1e-2, "batch": 32}},
+        about="same initial model, same generator seed, different global seeds")

@@ -1,0 +1,184 @@
+"""`make autograder`: the Gradescope zip, unpacked into a temporary /autograder root,
+set up (Python part) and run on example submissions; results.json checked against
+Gradescope's schema."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from grader.cli import main
+from grader.homeworks import PROJECT_ROOT
+
+HW1 = "hw1_gaussians"
+EXAMPLES = os.path.join(PROJECT_ROOT, "examples", "hw1")
+TEST_KEYS = {"score", "max_score", "status", "name", "name_format", "number", "output",
+             "output_format", "tags", "visibility", "extra_data"}
+TOP_KEYS = {"score", "execution_time", "output", "output_format", "test_output_format",
+            "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests",
+            "leaderboard"}
+VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def validate_gradescope(doc):
+    """Gradescope's results.json specification: known keys, types, visibility values."""
+    assert set(doc) <= TOP_KEYS, set(doc) - TOP_KEYS
+    assert isinstance(doc["score"], (int, float)) and not isinstance(doc["score"], bool)
+    assert isinstance(doc.get("output", ""), str)
+    for key in ("visibility", "stdout_visibility"):
+        assert doc.get(key, "visible") in VISIBILITY
+    assert isinstance(doc["tests"], list)
+    for t in doc["tests"]:
+        assert set(t) <= TEST_KEYS, set(t) - TEST_KEYS
+        assert isinstance(t["name"], str) and t["name"]
+        assert isinstance(t["score"], (int, float)) and isinstance(t["max_score"], (int, float))
+        assert 0 <= t["score"] <= t["max_score"]
+        assert t.get("status", "passed") in ("passed", "failed")
+        assert t.get("visibility", "visible") in VISIBILITY
+        assert isinstance(t.get("output", ""), str)
+    if doc["tests"]:
+        assert abs(sum(t["score"] for t in doc["tests"]) - doc["score"]) < 1e-9
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist") / "hw1_autograder.zip"
+    assert main(["autograder", "hw1", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def root(autograder_zip, tmp_path_factory):
+    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up."""
+    top = tmp_path_factory.mktemp("autograder")
+    with zipfile.ZipFile(autograder_zip) as z:
+        z.extractall(top / "source")
+        for info in z.infolist():  # zipfile drops the modes; Gradescope keeps them
+            os.chmod(top / "source" / info.filename, info.external_attr >> 16 & 0o777)
+    shutil.copy(top / "source" / "run_autograder", top / "run_autograder")
+    env = dict(os.environ, SKIP_PIP="1", AUTOGRADER_PYTHON=sys.executable)
+    done = subprocess.run(["bash", str(top / "source" / "setup.sh")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hw1 autograder ready" in done.stdout
+    return top
+
+
+def run_autograder(root, files):
+    """Upload ``files`` ({name: text}) and run the autograder; returns results.json."""
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        (root / folder).mkdir()
+    for name, text in files.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_text(text)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
+    done = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=600, cwd="/")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((root / "results" / "results.json").read_text())
+    validate_gradescope(doc)
+    return doc
+
+
+def example(name):
+    with open(os.path.join(EXAMPLES, name, HW1 + ".py"), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def test_the_zip_follows_gradescopes_layout(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        config = json.loads(z.read("autograder.json"))
+        requirements = z.read("requirements.txt").decode()
+    for name in ("setup.sh", "run_autograder"):
+        assert infos[name].external_attr >> 16 & stat.S_IXUSR, name
+    assert {f"tests/hidden/{HW1}.py", f"solutions/{HW1}.py", f"tests/public/{HW1}.py",
+            f"tests/public/data/{HW1}.json", "grader/autograder.py",
+            "grader/sandbox/worker.py"} <= set(infos)
+    assert config == {"homework": "hw1", "seed": None}
+    assert requirements.startswith("numpy==") and "torch" not in requirements  # hw1: no torch
+    others = [n for n in infos if n.startswith(("solutions/", "tests/", "assignments/"))
+              and HW1 not in n and not n.endswith("__init__.py")]
+    assert others == []  # only this homework's checks and reference
+
+
+def test_reference_scores_full_marks(root):
+    doc = run_autograder(root, {HW1 + ".py": example("reference")})
+    assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) == 34
+    assert {t["visibility"] for t in doc["tests"]} == {"visible", "after_due_date"}
+    assert doc["extra_data"]["homework"] == "hw1"
+
+
+def test_stubs_score_zero(root):
+    doc = run_autograder(root, {HW1 + ".py": example("stubs")})
+    assert doc["score"] == 0
+    assert all(t["output"] == "not implemented yet" for t in doc["tests"])
+
+
+def test_buggy_loses_points_and_gets_rerun_hints_with_its_file_name(root):
+    doc = run_autograder(root, {HW1 + ".py": example("buggy")})
+    assert 0 < doc["score"] < 34
+    failed = [t for t in doc["tests"] if t["status"] == "failed"]
+    assert failed and all("autograder-submission-" not in t["output"] for t in failed)
+    assert any(f"python -m grader grade hw1 {HW1}.py" in t["output"] for t in failed)
+    again = run_autograder(root, {HW1 + ".py": example("buggy")})
+    assert again["extra_data"]["seed"] == doc["extra_data"]["seed"]  # same upload, same cases
+    assert [t["score"] for t in again["tests"]] == [t["score"] for t in doc["tests"]]
+
+
+def test_a_notebook_in_a_subfolder_is_graded_like_the_module(root):
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": "!pip install numpy\n" + example("reference")}]
+    nb = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    doc = run_autograder(root, {f"work/{HW1}.ipynb": nb})
+    assert doc["score"] == 34
+    assert "Notebook:" in doc["output"]
+
+
+def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
+    doc = run_autograder(root, {"homework.py": example("reference")})
+    assert doc["score"] == 0 and f"No {HW1}.py" in doc["output"]
+
+
+def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
+    spy = (
+        "import os\n"
+        "seen = []\n"
+        f"for p in [{str(root / 'source' / 'solutions' / (HW1 + '.py'))!r},\n"
+        f"          {str(root / 'source' / 'tests' / 'hidden' / (HW1 + '.py'))!r},\n"
+        f"          {str(root / 'results' / 'results.json')!r}]:\n"
+        "    try:\n"
+        "        open(p).read(); seen.append(p)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "try:\n"
+        f"    open({str(root / 'results' / 'results.json')!r}, 'w').write('{{\"score\": 99}}')\n"
+        "    seen.append('wrote results')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "raise RuntimeError(f'uid={os.getuid()} seen={seen}')\n")
+    doc = run_autograder(root, {HW1 + ".py": spy})
+    assert doc["score"] == 0
+    out = doc["tests"][0]["output"]
+    assert "seen=[]" in out, out
+    if os.geteuid() == 0:
+        assert "uid=0 " not in out
+
+
+def test_a_grader_failure_still_writes_a_valid_results_json(root, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(root / "source", broken / "source")
+    (broken / "source" / "autograder.json").write_text('{"homework": "hw99"}')
+    (broken / "submission").mkdir()
+    env = dict(os.environ, AUTOGRADER_ROOT=str(broken), AUTOGRADER_PYTHON=sys.executable)
+    done = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    doc = json.loads((broken / "results" / "results.json").read_text())
+    validate_gradescope(doc)
+    assert doc["score"] == 0 and "could not grade" in doc["output"]

@@ -1,0 +1,237 @@
+"""`python -m grader batch` end to end: a class of folders, files, notebooks and hostile
+submissions; the Gradescope export zip; resuming; a Dask cluster."""
+import csv
+import json
+import os
+import shutil
+import zipfile
+
+import pytest
+
+from grader.cli import main
+from grader.homeworks import PROJECT_ROOT
+
+HW1 = "hw1_gaussians"
+REFERENCE = os.path.join(PROJECT_ROOT, "solutions", HW1 + ".py")
+STUBS = os.path.join(PROJECT_ROOT, "assignments", HW1 + ".py")
+BUGGY = os.path.join(PROJECT_ROOT, "examples", "hw1", "buggy", HW1 + ".py")
+EXERCISES = ["gaussian_logpdf", "gaussian_marginal", "gaussian_conditional", "mixture_logpdf",
+             "mixture_responsibilities", "mixture_sample"]
+
+
+def text(path):
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def put(folder, name, content):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
+        fh.write(content)
+
+
+def notebook(source):
+    """A notebook whose code cells hold ``source`` (and a magic line that must be dropped)."""
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# my homework"},
+             {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": "%matplotlib inline\n" + source}]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {row["id"]: row for row in csv.DictReader(fh)}
+
+
+def batch(subs, out, *extra):
+    return main(["batch", "hw1", str(subs), "--out", str(out), "--jobs", "2", "--no-progress",
+                 *extra])
+
+
+@pytest.fixture()
+def klass(tmp_path):
+    """A class folder: reference, stubs, buggy, a flat file, a notebook, nothing, hostile."""
+    subs = tmp_path / "class"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "bob", HW1 + ".py", text(STUBS))
+    put(subs / "cyd", HW1 + ".py", text(BUGGY))
+    put(subs, "dee.py", text(REFERENCE))
+    put(subs / "eve" / "work", HW1 + ".ipynb", notebook(text(REFERENCE)))
+    put(subs / "fay", "notes.txt", "forgot")
+    put(subs / "gus", HW1 + ".py",
+        "import os\n"
+        f"_other = {str(subs / 'ada' / (HW1 + '.py'))!r}\n"
+        "if os.path.exists(_other):\n"
+        "    exec(open(_other).read())\n"
+        "else:\n"
+        "    raise RuntimeError('cannot see the other students')\n")
+    put(subs / "hal", HW1 + ".py", "import os\nos._exit(3)\n")
+    return subs
+
+
+def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert batch(klass, out, "--seed", "3") == 0
+    rows = read_csv(out / "grades.csv")
+    assert list(next(iter(rows.values())))[:6] == ["id", "name", "email", "submission", "total",
+                                                   "max"]
+    assert set(EXERCISES) <= set(next(iter(rows.values())))
+    assert set(rows) == {"ada", "bob", "cyd", "dee", "eve", "fay", "gus", "hal"}
+    for full in ("ada", "dee", "eve"):  # folder, flat file, notebook in a subfolder
+        assert rows[full]["total"] == rows[full]["max"] == "34", rows[full]
+        assert rows[full]["status"] == "graded"
+    assert rows["bob"]["total"] == "0" and rows["bob"]["status"] == "graded"
+    assert 0 < float(rows["cyd"]["total"]) < 34 and rows["cyd"]["gaussian_conditional"] == "0"
+    assert rows["fay"]["status"] == "no_module" and rows["fay"]["total"] == "0"
+    assert rows["gus"]["status"] == "import_failed" and rows["gus"]["total"] == "0"
+    assert "cannot see the other students" in rows["gus"]["reason"]
+    assert rows["hal"]["total"] == "0" and rows["hal"]["status"] != "graded"
+    for key in rows:
+        doc = json.loads((out / key / "results.json").read_text())
+        assert doc["extra_data"]["seed"] == 3 and doc["tests"]
+        assert (out / key / "feedback.md").exists()
+    feedback = (out / "cyd" / "feedback.md").read_text()
+    assert "## `gaussian_conditional`" in feedback and "❌" in feedback and "✅" in feedback
+    assert "rerun this case: python -m grader grade hw1 " + str(klass / "cyd") in feedback
+    report = capsys.readouterr().out
+    assert "graded 8, failed to grade 0" in report
+    assert "gaussian_conditional" in report and "<- lowest" in report
+
+
+def test_rerun_skips_unchanged_students_and_regrades_changed_ones(tmp_path, capsys):
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "bob", HW1 + ".py", text(STUBS))
+    assert batch(subs, out) == 0  # random seed, recorded in OUTDIR
+    seed = json.loads((out / "ada" / "results.json").read_text())["extra_data"]["seed"]
+    stamp = (out / "ada" / "results.json").stat().st_mtime_ns
+    put(subs / "bob", HW1 + ".py", text(REFERENCE))  # bob resubmits
+    capsys.readouterr()
+    assert batch(subs, out) == 0
+    assert "of which 1 unchanged" in capsys.readouterr().out
+    assert (out / "ada" / "results.json").stat().st_mtime_ns == stamp
+    rows = read_csv(out / "grades.csv")
+    assert rows["bob"]["total"] == "34" and rows["ada"]["total"] == "34"
+    assert json.loads((out / "bob" / "results.json").read_text())["extra_data"]["seed"] == seed
+    assert batch(subs, out, "--regrade") == 0
+    assert (out / "ada" / "results.json").stat().st_mtime_ns != stamp
+    assert batch(subs, out, "--seed", str(seed + 1)) == 0  # another seed: graded again
+    assert json.loads((out / "ada" / "results.json").read_text())["extra_data"]["seed"] == seed + 1
+
+
+def test_a_hanging_submission_gets_its_own_row_and_the_batch_goes_on(tmp_path, capsys):
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "zed", HW1 + ".py", "import time\nwhile True:\n    time.sleep(1)\n")
+    assert batch(subs, out, "--seed", "1", "--timeout", "10", "--jobs", "2") == 0
+    rows = read_csv(out / "grades.csv")
+    assert rows["ada"]["total"] == "34"
+    # the import limit (30 s) or the batch budget (10 s) stops it; either way a row, no grade
+    assert rows["zed"]["status"] in ("grader_timeout", "timeout") and rows["zed"]["total"] in ("", "0")
+    assert "failed to grade" in capsys.readouterr().out
+
+
+GRADESCOPE_METADATA = """\
+submission_101:
+  :submitters:
+  - :name: Ada Lovelace
+    :sid: '1001'
+    :email: ada@example.edu
+  :created_at: 2026-11-30 10:00:00.000000000 -08:00
+  :score: !ruby/object:BigDecimal 18:0.34e2
+submission_102:
+  :submitters:
+  - :name: Bob Stub
+    :sid: '1002'
+    :email: bob@example.edu
+  - :name: Cyd Partner
+    :sid: '1003'
+    :email: cyd@example.edu
+  :created_at: 2026-11-30 11:00:00.000000000 -08:00
+  :score: !ruby/object:BigDecimal 18:0.0
+submission_103:
+  :submitters:
+  - :name: Dee Notebook
+    :sid: '1004'
+    :email: dee@example.edu
+  :created_at: 2026-11-30 12:00:00.000000000 -08:00
+"""
+
+
+def test_a_gradescope_export_zip_names_every_submitter(tmp_path):
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr("assignment_77_export/submission_metadata.yml", GRADESCOPE_METADATA)
+        z.writestr(f"assignment_77_export/submission_101/{HW1}.py", text(REFERENCE))
+        z.writestr(f"assignment_77_export/submission_102/{HW1}.py", text(STUBS))
+        z.writestr(f"assignment_77_export/submission_103/hw/{HW1}.ipynb",
+                   notebook(text(REFERENCE)))
+        z.writestr("../escape.py", "print('zip slip')")
+    out = tmp_path / "out"
+    assert batch(export, out, "--seed", "2") == 0
+    rows = read_csv(out / "grades.csv")
+    assert set(rows) == {"1001", "1002", "1003", "1004"}
+    assert rows["1001"]["name"] == "Ada Lovelace" and rows["1001"]["email"] == "ada@example.edu"
+    assert rows["1001"]["total"] == "34" and rows["1004"]["total"] == "34"
+    assert rows["1002"]["total"] == rows["1003"]["total"] == "0"  # a group: one grade, two rows
+    assert rows["1002"]["submission"] == rows["1003"]["submission"] == "submission_102"
+    assert (out / "submission_103" / "feedback.md").exists()
+    assert not (tmp_path / "escape.py").exists()
+
+
+def test_a_dask_cluster_grades_the_same_jobs(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "bob", HW1 + ".py", text(BUGGY))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address.replace("tcp://", "dask://")
+        assert batch(subs, out, "--seed", "4", "--executor", address) == 0
+    rows = read_csv(out / "grades.csv")
+    assert rows["ada"]["total"] == "34" and 0 < float(rows["bob"]["total"]) < 34
+    local = tmp_path / "local"
+    assert batch(subs, local, "--seed", "4") == 0
+    same = json.loads((local / "bob" / "results.json").read_text())
+    theirs = json.loads((out / "bob" / "results.json").read_text())
+    assert [t["score"] for t in same["tests"]] == [t["score"] for t in theirs["tests"]]
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    assert batch(tmp_path / "nope", tmp_path / "out") == 1
+    (tmp_path / "empty").mkdir()
+    assert batch(tmp_path / "empty", tmp_path / "out") == 1
+    assert "no submissions found" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)
+
+
+def test_nested_hidden_folders_still_grade(tmp_path):
+    """The output folder inside another hidden folder: only the outermost is covered."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    out = tmp_path / "a" / "b" / "results.json"
+    assert main(["grade", "hw1", os.path.dirname(REFERENCE), "--out", str(out), "--seed", "1",
+                 "--quiet", "--hide", str(tmp_path / "a"), "--hide", str(tmp_path)]) == 0
+    assert json.loads(out.read_text())["score"] == 34
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="worker uids are used only when grading as root")
+def test_worker_uids_are_exclusive_across_grader_processes(monkeypatch):
+    """Even when every grader process would pick the same uid first (pids that collide)."""
+    import subprocess
+    import sys
+
+    from grader.sandbox import isolation
+    monkeypatch.setattr(isolation, "worker_uid", lambda: isolation.WORKER_UID_BASE + 7)
+    first, claim = isolation.claim_worker_uid()
+    second, claim2 = isolation.claim_worker_uid()
+    try:
+        code = ("from grader.sandbox import isolation; "
+                "isolation.worker_uid = lambda: isolation.WORKER_UID_BASE + 7; "
+                "print(isolation.claim_worker_uid()[0])")
+        other = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
+                               capture_output=True, text=True).stdout.strip()
+        assert len({first, second, int(other)}) == 3
+    finally:
+        isolation.release_worker_uid(claim)
+        isolation.release_worker_uid(claim2)

@@ -1,0 +1,75 @@
+"""The pre-imported worker template: fresh, isolated workers, sequentially and from threads."""
+import concurrent.futures
+import os
+
+import pytest
+
+from grader.sandbox import forkserver
+from grader.sandbox.supervisor import Sandbox
+
+pytestmark = pytest.mark.sandbox
+
+LEAKY = """
+import numpy as np
+np.leaked_state = getattr(np, "leaked_state", 0) + 1
+COUNTER = [0]
+
+def bump():
+    COUNTER[0] += 1
+    return [int(np.leaked_state), COUNTER[0], __import__("os").getpid()]
+"""
+
+
+@pytest.fixture
+def leaky_module(tmp_path):
+    path = tmp_path / "leaky.py"
+    path.write_text(LEAKY)
+    return str(path)
+
+
+@pytest.fixture
+def template_on(monkeypatch):
+    monkeypatch.setenv("GRADER_FORKSERVER", "1")
+    assert forkserver.enabled()
+
+
+def _bump_twice(path):
+    with Sandbox("leaky", path) as sandbox:
+        assert sandbox.start().ok
+        first = sandbox.call([{"call": "bump", "args": [], "kwargs": {}}])
+        second = sandbox.call([{"call": "bump", "args": [], "kwargs": {}}])
+        assert first.ok and second.ok, (first, second)
+        return first.results[0], second.results[0]
+
+
+def test_workers_come_from_the_template_and_share_no_state(template_on, leaky_module):
+    runs = [_bump_twice(leaky_module) for _ in range(3)]  # the second run once hung here
+    assert forkserver._SERVERS, "no template was started"
+    for first, second in runs:
+        assert first[:2] == [1, 1] and second[:2] == [1, 2]  # module state lives per worker
+        assert first[2] == second[2]  # both calls hit the same worker
+    pids = {first[2] for first, _ in runs}
+    assert len(pids) == 3 and os.getpid() not in pids  # a new process per submission
+
+
+def test_threads_can_share_one_template(template_on, leaky_module):
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: _bump_twice(leaky_module), range(8)))
+    assert all(first[:2] == [1, 1] and second[:2] == [1, 2] for first, second in runs)
+    assert len({first[2] for first, _ in runs}) == 8
+
+
+def test_a_worker_killed_mid_call_is_reported(template_on, tmp_path):
+    path = tmp_path / "dies.py"
+    path.write_text("import os\n\ndef die():\n    os._exit(7)\n")
+    with Sandbox("dies", str(path)) as sandbox:
+        assert sandbox.start().ok
+        outcome = sandbox.call([{"call": "die", "args": [], "kwargs": {}}])
+    assert outcome.status == "crashed" and "7" in outcome.message
+
+
+def test_switching_the_template_off_starts_plain_interpreters(monkeypatch, leaky_module):
+    monkeypatch.setenv("GRADER_FORKSERVER", "0")
+    assert not forkserver.enabled()
+    first, second = _bump_twice(leaky_module)
+    assert first[:2] == [1, 1] and second[:2] == [1, 2]
