@@ -134,21 +134,25 @@ def _is_docstring(i, node):
 
 def _layout(tree, lines):
     """The module as ``[(exercise node or None, code)]`` in order: runs of other top-level
-    code (imports, constants, private helpers) between the exercises are ``None`` entries."""
+    code (imports, constants, private helpers) between the exercises are ``None`` entries,
+    kept as written (comments and blank lines included)."""
     parts, pending = [], []
     public = set(exercises(tree))
+
+    def flush():
+        if pending:
+            parts.append((None, _segment(lines, _start(pending[0]), pending[-1].end_lineno)))
+            pending.clear()
+
     for i, node in enumerate(tree.body):
         if _is_docstring(i, node):
             continue
         if node in public:
-            if pending:
-                parts.append((None, "\n\n".join(pending)))
-                pending = []
+            flush()
             parts.append((node, _def_without_docstring(node, lines)))
         else:
-            pending.append(_segment(lines, _start(node), node.end_lineno))
-    if pending:
-        parts.append((None, "\n\n".join(pending)))
+            pending.append(node)
+    flush()
     return parts
 
 
@@ -175,6 +179,7 @@ def build(hw, source=None, *, setup=None, checked=None):
         with open(assignment_path(hw), encoding="utf-8") as fh:
             source = fh.read()
     checked = checked_exercises(hw) if checked is None else set(checked)
+    graded = {c.exercise for c in homeworks.load_checks(hw, include_hidden=True)}
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     nb = nbformat.v4.new_notebook()
@@ -197,9 +202,14 @@ def build(hw, source=None, *, setup=None, checked=None):
             cell_id = "imports" if previous is None else _cell_id("after", previous)
             cells.append(nbformat.v4.new_code_cell(code, id=cell_id))
             continue
-        number, previous = number + 1, node.name
+        previous = node.name
+        if node.name in graded:
+            number += 1
+            title = f"Exercise {number}: `{node.name}`"
+        else:
+            title = f"Helper (not graded): `{node.name}`"
         cells.append(nbformat.v4.new_markdown_cell(
-            f"## Exercise {number}: `{node.name}`\n\n{_markdown(ast.get_docstring(node) or '')}",
+            f"## {title}\n\n{_markdown(ast.get_docstring(node) or '')}",
             id=_cell_id("doc", node.name)))
         cells.append(nbformat.v4.new_code_cell(code, id=_cell_id("code", node.name)))
         if node.name in checked:

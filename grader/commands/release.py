@@ -1,8 +1,8 @@
 """``release``: the student repository, ``dist/student/`` — stubs, public checks, the engine.
 
-What ships: ``assignments/<module>.py`` (the stubs), ``tests/public/<module>.py`` and its
-expected values ``tests/public/data/<module>.json``, the ``grader`` package (what
-``make check`` runs), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
+What ships: ``assignments/<module>.py`` (the stubs) and its notebook ``<module>.ipynb``,
+``tests/public/<module>.py`` and its expected values ``tests/public/data/<module>.json``,
+the ``grader`` package (what ``make check`` and the notebooks' check cells run), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
 What never ships: ``solutions/``, ``tests/hidden/``, examples, the project's own tests.
 The release is verified before the command succeeds (``leaks``): no file equal to a
 reference or hidden-check file, no reference function body in any file, no public data
@@ -56,6 +56,8 @@ def build(hws, dest):
         _copy(rel, dest)
     for hw in hws:
         _copy(os.path.join("assignments", hw.filename), dest)
+        if os.path.exists(os.path.join(PROJECT_ROOT, "assignments", hw.module + ".ipynb")):
+            _copy(os.path.join("assignments", hw.module + ".ipynb"), dest)  # the same, for Jupyter
         _copy(os.path.join("tests", "public", hw.filename), dest)
         _copy(os.path.join("tests", "public", "data", hw.module + ".json"), dest)
     shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), os.path.join(dest, "grader"),
