@@ -161,3 +161,12 @@ def test_kernel_code_that_is_not_saved_yet_gets_a_warning(tmp_path, monkeypatch)
     text = _check_outputs(_execute(nb, tmp_path, monkeypatch))["gaussian_logpdf"]
     assert "not implemented yet" in text
     assert "WARNING" in text and "save the notebook" in text
+
+
+def test_api_finds_the_notebook_jupyter_runs_and_warns_about_its_name(tmp_path, monkeypatch):
+    hw = homeworks.get("hw1")
+    path = _save(tmp_path / "hw1_gaussians (1).ipynb", nbgen.build(hw))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    result = Notebook("hw1").check("gaussian_logpdf")
+    assert result.score == 0 and "not implemented yet" in result.summary
+    assert "submit it as hw1_gaussians.ipynb" in result.summary
