@@ -124,6 +124,11 @@ def student_readme(hws):
         prints the case, what was expected and what your code returned, and the command
         that reruns just that case.
 
+        Prefer Jupyter? `assignments/hwN_topic.ipynb` holds the same stubs, one cell each,
+        with a check cell after each exercise (`grader.check("name")`): it runs the same
+        public checks on the notebook as saved, so save before checking. `make check`
+        grades whichever of the two files you saved last.
+
         Submit `hwN_topic.py` (or the notebook `hwN_topic.ipynb`, same functions in code
         cells) under exactly that name.
         """).format(rows=rows)
