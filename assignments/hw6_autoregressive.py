@@ -61,11 +61,14 @@ def load_digits(path=None):
     """The binarized digits as float32 tensors ``(x_train (1400, 64), x_test (397, 64))``.
 
     A helper for your own experiments (not graded). ``path`` defaults to
-    ``data/digits_binary.npz`` of this repository.
+    ``data/digits_binary.npz`` of this repository (found from the module's folder, or
+    from the working folder when run in a notebook in ``assignments/``).
     """
     if path is None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        path = os.path.join(root, "data", "digits_binary.npz")
+        # the module's folder, or the working folder of a notebook in assignments/
+        here = os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() \
+            else os.getcwd()
+        path = os.path.join(here, os.pardir, "data", "digits_binary.npz")
     with np.load(path) as data:
         return (torch.as_tensor(data["x_train"], dtype=torch.float32),
                 torch.as_tensor(data["x_test"], dtype=torch.float32))

@@ -17,6 +17,7 @@ class Homework:
     title: str
     limits: Limits = field(default_factory=Limits)
     needs_torch: bool = False  # the trusted side or the student needs torch (CPU wheel)
+    data_files: tuple = ()  # project files its checks read (shipped with releases, autograders)
     worker_preload: tuple = ("numpy",)  # imported once by the worker template (torch: hw6 only)
 
     @property
@@ -37,12 +38,13 @@ HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw2", "hw2_information", "Information theory: entropy, KL, mutual information",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
     Homework("hw3", "hw3_mle", "Maximum likelihood, derived by hand",
-             Limits(call_seconds=10.0, memory_bytes=2 << 30)),
+             Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
     Homework("hw4", "hw4_sgd", "Stochastic gradient descent", Limits(memory_bytes=2 << 30)),
     Homework("hw5", "hw5_structure", "Structure: parameter counting", Limits(memory_bytes=2 << 30)),
     Homework("hw6", "hw6_autoregressive", "Tiny autoregressive models: FVSBN and MADE (torch)",
              Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
-             worker_preload=("numpy", "torch")),
+             worker_preload=("numpy", "torch"), needs_torch=True,
+             data_files=("data/digits_binary.npz", "data/README.md")),
 )}
 
 

@@ -4,12 +4,13 @@
 
 - a markdown cell with the module docstring (title, conventions);
 - a setup cell that makes the notebook API importable (``grader = Notebook("hw1")``);
-- per exercise (each public function or class of the module, in order): a
-  markdown cell with its docstring (the math, shapes and graded edge cases), a
-  code cell with the stub (its docstring shortened to the summary line) and,
+- per exercise (each stub of the module: a public function or class whose body
+  raises ``NotImplementedError``, in order): a markdown cell with its docstring
+  (the math, shapes and graded edge cases), a code cell with the stub (a
+  function's docstring shortened to its summary line; a class as written) and,
   when the exercise has public checks, a check cell ``grader.check("name")``;
-- the module's other top-level code (imports, constants, private helpers) in
-  code cells where it stands between the exercises;
+- the module's other top-level code (imports, constants, provided helpers such
+  as hw6's ``load_digits``) in code cells where it stands between the exercises;
 - a final cell ``grader.check_all()``.
 
 Output is deterministic (fixed cell ids, sorted keys, no outputs), so a test can
@@ -90,10 +91,18 @@ def _cell_id(*parts):
     return re.sub(r"[^a-zA-Z0-9_-]", "-", "-".join(parts))[:64]
 
 
+def _raises_not_implemented(node):
+    return any(isinstance(n, ast.Raise) and n.exc is not None and "NotImplementedError" in
+               ast.unparse(n.exc) for n in ast.walk(node))
+
+
 def exercises(tree):
-    """The public functions and classes of a module's syntax tree, in order (the exercises)."""
+    """The stubs of a module's syntax tree, in order (the graded exercises): public functions
+    and classes whose body raises ``NotImplementedError``. Provided helpers (hw6's
+    ``load_digits``) are not exercises; they go with the imports."""
     return [node for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            and not node.name.startswith("_") and _raises_not_implemented(node)]
 
 
 def exercises_of(hw):
@@ -110,6 +119,8 @@ def _segment(lines, first, last):
 def _def_without_docstring(node, lines):
     """A function's source with its docstring shortened to its first line."""
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    if isinstance(node, ast.ClassDef):  # methods keep their docstrings: they are the spec
+        return _segment(lines, start, node.end_lineno)
     doc = ast.get_docstring(node)
     body = node.body
     if doc is None:
@@ -179,7 +190,6 @@ def build(hw, source=None, *, setup=None, checked=None):
         with open(assignment_path(hw), encoding="utf-8") as fh:
             source = fh.read()
     checked = checked_exercises(hw) if checked is None else set(checked)
-    graded = {c.exercise for c in homeworks.load_checks(hw, include_hidden=True)}
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     nb = nbformat.v4.new_notebook()
@@ -202,14 +212,9 @@ def build(hw, source=None, *, setup=None, checked=None):
             cell_id = "imports" if previous is None else _cell_id("after", previous)
             cells.append(nbformat.v4.new_code_cell(code, id=cell_id))
             continue
-        previous = node.name
-        if node.name in graded:
-            number += 1
-            title = f"Exercise {number}: `{node.name}`"
-        else:
-            title = f"Helper (not graded): `{node.name}`"
+        number, previous = number + 1, node.name
         cells.append(nbformat.v4.new_markdown_cell(
-            f"## {title}\n\n{_markdown(ast.get_docstring(node) or '')}",
+            f"## Exercise {number}: `{node.name}`\n\n{_markdown(ast.get_docstring(node) or '')}",
             id=_cell_id("doc", node.name)))
         cells.append(nbformat.v4.new_code_cell(code, id=_cell_id("code", node.name)))
         if node.name in checked:
@@ -235,9 +240,11 @@ def fill(nb, source):
     """
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
+    wanted = {cell.id[len("code-"):] for cell in nb.cells
+              if cell.get("id", "").startswith("code-")}
+    defs = {node.name: node for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in wanted}
     out = copy.deepcopy(nb)
-    slots = {cell.id[len("code-"):] for cell in out.cells if cell.get("id", "").startswith("code-")}
-    defs = {node.name: node for node in exercises(tree) if node.name in slots}
     for cell in out.cells:
         if cell.get("id") == "imports":
             cell.source = _preamble(tree, lines, set(defs.values()))

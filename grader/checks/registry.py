@@ -163,3 +163,13 @@ def with_device(value, device):
     if isinstance(value, tuple):
         return tuple(with_device(v, device) for v in value)
     return value
+
+
+def reproducibility_program(check, case):
+    """A program for sampling exercises: call twice with equal seeds (the global seeds differ
+    between the calls), then once with another seed; the rng is the last argument."""
+    seed = case.data["seed"]
+    args = list(case.args)
+    return [{"seed_global": 1}, {"call": check.exercise, "args": args + [{"$rng": seed}]},
+            {"seed_global": 2}, {"call": check.exercise, "args": args + [{"$rng": seed}]},
+            {"call": check.exercise, "args": args + [{"$rng": seed + 1}]}]

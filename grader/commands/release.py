@@ -60,6 +60,8 @@ def build(hws, dest):
             _copy(os.path.join("assignments", hw.module + ".ipynb"), dest)  # the same, for Jupyter
         _copy(os.path.join("tests", "public", hw.filename), dest)
         _copy(os.path.join("tests", "public", "data", hw.module + ".json"), dest)
+        for rel in hw.data_files:
+            _copy(rel, dest)
     shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), os.path.join(dest, "grader"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     torch = any(hw.needs_torch for hw in hws)

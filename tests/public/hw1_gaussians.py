@@ -7,7 +7,7 @@ import numpy as np
 
 from grader.cases.gaussians import random_gaussian, random_mixture
 from grader.checks.judges import close, close_tuple
-from grader.checks.registry import Case, CheckSet
+from grader.checks.registry import Case, CheckSet, reproducibility_program
 from grader.compare.numeric import PASS, Verdict, as_numeric, as_sequence
 
 checks = CheckSet("hw1", public=True)
@@ -72,15 +72,6 @@ def reproducible_sampling(case, outputs, expected):
     if np.array_equal(first[0], other[0]):
         return Verdict.fail("generators of different seeds gave identical x: is `rng` used at all?")
     return PASS
-
-
-def reproducibility_program(check, case):
-    """Call twice with equal seeds (different global seeds between), then with another seed."""
-    seed = case.data["seed"]
-    args = list(case.args)
-    return [{"seed_global": 1}, {"call": check.exercise, "args": args + [{"$rng": seed}]},
-            {"seed_global": 2}, {"call": check.exercise, "args": args + [{"$rng": seed}]},
-            {"call": check.exercise, "args": args + [{"$rng": seed + 1}]}]
 
 
 @checks.add("gaussian_logpdf", "one point and a batch", points=2,

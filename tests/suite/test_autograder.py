@@ -11,7 +11,9 @@ import zipfile
 
 import pytest
 
+from grader import homeworks
 from grader.cli import main
+from grader.commands.autograder import write_zip
 from grader.homeworks import PROJECT_ROOT
 
 HW1 = "hw1_gaussians"
@@ -182,3 +184,27 @@ def test_a_grader_failure_still_writes_a_valid_results_json(root, tmp_path):
     doc = json.loads((broken / "results" / "results.json").read_text())
     validate_gradescope(doc)
     assert doc["score"] == 0 and "could not grade" in doc["output"]
+
+
+
+LOAD_EVERY_CHECK = """
+from grader import homeworks
+hw = homeworks.get({hw!r})
+checks = homeworks.load_checks(hw, include_hidden=True)
+reference = homeworks.load_reference(hw)
+cases = sum(len(c.make_cases(0)) for c in checks)
+print(len(checks), cases, reference.__file__)
+"""
+
+
+@pytest.mark.parametrize("hw_id", sorted(homeworks.HOMEWORKS))
+def test_every_autograder_holds_what_its_checks_import_and_read(hw_id, tmp_path):
+    hw = homeworks.get(hw_id)
+    with zipfile.ZipFile(write_zip(hw, str(tmp_path / "autograder.zip"))) as z:
+        z.extractall(tmp_path / "source")
+    done = subprocess.run([sys.executable, "-c", LOAD_EVERY_CHECK.format(hw=hw_id)],
+                          cwd=tmp_path / "source", capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    n_checks, n_cases, reference = done.stdout.split()
+    assert int(n_checks) > 0 and int(n_cases) > 0
+    assert reference.startswith(str(tmp_path / "source"))  # not the project's copy
