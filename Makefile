@@ -54,6 +54,7 @@ $(VENV)/.instructor: $(VENV)/.core
 	@touch $@
 
 batch: $(VENV)/.instructor
+	@test -n "$(HW)" -a -n "$(SUBMISSIONS)" || { echo "usage: make batch HW=hw1 SUBMISSIONS=dir-or-zip [OUT=grades/hw1]"; exit 2; }
 	$(PY) -m grader batch $(HW) "$(SUBMISSIONS)" --out "$(OUT)"
 
 release: $(VENV)/.core

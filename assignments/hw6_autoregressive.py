@@ -25,9 +25,10 @@ Conventions (course spec):
   ``model.to("cuda")`` must just work. Create new tensors with
   ``device=...`` taken from the parameters (or ``x.device``), never a
   hard-coded ``"cpu"``; the grader may run your models on a GPU.
-- Randomness is passed in: ``sample`` and ``train_model`` take an optional
-  ``torch.Generator`` (on the model's device) and must draw every random
-  number from it when it is given. Never depend on the global seed.
+- Randomness is passed in: ``sample`` takes an optional ``torch.Generator``
+  on the model's device, ``train_model`` one on the CPU (where the data
+  live); each must draw every random number from it when it is given.
+  Never depend on the global seed.
 
 How you are graded — black-box, by what your models output:
 - **autoregressive property**, by perturbation: for random inputs and every
@@ -45,33 +46,19 @@ How you are graded — black-box, by what your models output:
 - training: ``train_model`` with the budget of the check (stated below) must
   bring the held-out NLL of your model close to what the reference reaches.
 
-Data: ``load_digits()`` returns the binarized 8x8 digits (d = 64) shipped in
-``data/digits_binary.npz``: 1400 training and 397 test images (see
-``data/README.md`` for the source and license).
-"""
-import os
+Data: the binarized 8x8 digits (d = 64) ship in ``data/digits_binary.npz``
+at the root of the repository: 1400 training and 397 test images as uint8
+arrays (see ``data/README.md`` for the source and license). For your own
+experiments::
 
-import numpy as np
+    data = np.load("data/digits_binary.npz")      # "../data/..." from assignments/
+    x_train = torch.tensor(data["x_train"], dtype=torch.float32)   # (1400, 64)
+    x_test = torch.tensor(data["x_test"], dtype=torch.float32)     # (397, 64)
+"""
+import numpy as np  # noqa: F401 - for loading the data
 import torch
 import torch.nn.functional as F  # noqa: F401 - you will want it
 from torch import nn
-
-
-def load_digits(path=None):
-    """The binarized digits as float32 tensors ``(x_train (1400, 64), x_test (397, 64))``.
-
-    A helper for your own experiments (not graded). ``path`` defaults to
-    ``data/digits_binary.npz`` of this repository (found from the module's folder, or
-    from the working folder when run in a notebook in ``assignments/``).
-    """
-    if path is None:
-        # the module's folder, or the working folder of a notebook in assignments/
-        here = os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() \
-            else os.getcwd()
-        path = os.path.join(here, os.pardir, "data", "digits_binary.npz")
-    with np.load(path) as data:
-        return (torch.as_tensor(data["x_train"], dtype=torch.float32),
-                torch.as_tensor(data["x_test"], dtype=torch.float32))
 
 
 class FVSBN(nn.Module):
@@ -195,9 +182,9 @@ def train_model(model, data, n_epochs, lr, batch_size, generator=None):
     Minimize the mean negative log-likelihood -1/B sum_b log p(x_b) with
     ``torch.optim.Adam(model.parameters(), lr=lr)``. Each epoch visits every
     row of ``data`` once, in the order of a fresh random permutation drawn
-    with ``torch.randperm(N, generator=generator, device=...)`` (the
-    generator's device), cut into batches of ``batch_size`` (the last may be
-    shorter); one optimizer step per batch.
+    with ``torch.randperm(N, generator=generator)`` (on the CPU), cut into
+    batches of ``batch_size`` (the last may be shorter); one optimizer step
+    per batch.
 
     Args:
         model: an ``FVSBN`` or ``MADE`` (anything with ``forward`` giving
@@ -205,8 +192,9 @@ def train_model(model, data, n_epochs, lr, batch_size, generator=None):
         data: ``(N, d)`` float tensor of 0./1. (it may live on the CPU while
             the model is on a GPU: move each batch to the model's device).
         n_epochs, lr, batch_size: the budget.
-        generator: optional ``torch.Generator`` for the shuffling: with the same
-            seed and the same initial model, two runs return the same losses.
+        generator: optional CPU ``torch.Generator`` for the shuffling: with the
+            same seed and the same initial model, two runs return the same
+            losses (graded), and another seed gives another order.
 
     Returns:
         A list of ``n_epochs`` Python floats: the mean training NLL in nats per
@@ -215,6 +203,11 @@ def train_model(model, data, n_epochs, lr, batch_size, generator=None):
         the NLL that the grader itself computes from your model's logits before
         and after training: fake or rescaled numbers fail. On a GPU, sum the
         losses as tensors and call ``.item()`` once per epoch, not per batch.
+
+    Graded with your own ``FVSBN`` (the loss checks) and with your FVSBN and
+    MADE (their "learns the digits" checks): each training call has 60 s;
+    a model too big or too slow for the budget fails with the time-limit
+    message.
 
     Budget and measured numbers (reference, one CPU thread, full 1400 training
     images, held-out NLL on the 397 test images, 6 seeds):

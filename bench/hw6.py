@@ -37,7 +37,7 @@ def train_once(make, budget, device, seed):
         torch.cuda.synchronize()
     start = time.perf_counter()
     ref.train_model(model, x_train, budget["epochs"], budget["lr"], budget["batch"],
-                    generator=torch.Generator(device=device).manual_seed(seed))
+                    generator=torch.Generator().manual_seed(seed))
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start

@@ -12,6 +12,7 @@ tmpfs, or made unreadable to that uid where the kernel refuses namespaces).
 bundled reference, which must score full marks, so a broken autograder fails at upload.
 """
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -52,6 +53,31 @@ def fallback(message):
             "extra_data": {"grader_error": True}}
 
 
+def student_rerun(hw, seed):
+    """Replay commands students can run: ``make check`` for a public check; for a hidden
+    one (shown after the due date) the course staff's command with the seed."""
+    from .commands.common import quote
+
+    def hint(check, case):
+        if check.public:
+            return f"make check HW={hw.id} ONLY={check.id} CASE={quote(case.id)}"
+        return (f"(course staff) python -m grader grade {hw.id} {hw.filename} --seed {seed} "
+                f"--only {check.id} --case {quote(case.id)}")
+    return hint
+
+
+def student_summary(result):
+    """The top-level output, which students see at once: the public checks in full, the
+    hidden ones only counted (their own tests carry their visibility, after the due date)."""
+    public = dataclasses.replace(result, checks=[c for c in result.checks if c.public])
+    hidden = [c for c in result.checks if not c.public]
+    text = to_gradescope(public)["output"].replace("  Score:", "  Public checks:", 1)
+    if hidden:
+        text += (f"\n{len(hidden)} hidden checks ({sum(c.max_points for c in hidden):g} points) "
+                 "were graded too; their results appear after the due date.\n")
+    return text
+
+
 def run(root):
     """Grade ``root/submission`` into ``root/results/results.json``; returns an exit code."""
     from .commands.grade import grade_submission
@@ -60,7 +86,8 @@ def run(root):
     if os.path.lexists(results):
         os.unlink(results)
     try:
-        hw = homeworks.get(load_config()["homework"])
+        config = load_config(os.path.join(root, "source"))
+        hw = homeworks.get(config["homework"])
         submitted = os.path.join(root, "submission")
         module = find_module(hw, submitted) if os.path.isdir(submitted) else None
         private = tempfile.mkdtemp(prefix="autograder-submission-")
@@ -71,10 +98,12 @@ def run(root):
                     content = fh.read()
                 with open(os.path.join(private, os.path.basename(module)), "wb") as fh:
                     fh.write(content)
-            seed = seed_for(content, load_config())
+            seed = seed_for(content, config)
             hide = [os.path.join(root, name) for name in ("source", "results", "submission")]
-            result, notes = grade_submission(hw, private, seed=seed, hide=hide)
+            result, notes = grade_submission(hw, private, seed=seed, hide=hide,
+                                             rerun=student_rerun(hw, seed))
             document = to_gradescope(result)
+            document["output"] = student_summary(result)
         finally:
             shutil.rmtree(private, ignore_errors=True)
         shown = os.path.basename(module) if module else "your submission"
@@ -85,7 +114,7 @@ def run(root):
                                   "upload: submit the homework file under exactly that name.\n"
                                   + document["output"])
         if notes:
-            document["output"] += "\nNotebook: " + "; ".join(notes) + "\n"
+            document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
         write_json_atomic(results, document)
         print_result(result, title=f"{hw.id} — {shown} (seed {seed})", show_hidden_details=True)
         return 0

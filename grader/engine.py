@@ -128,6 +128,9 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="c
         res.status = "import_failed"
         res.message = f"the module could not be imported: {imported.message}"
         return res
+    if check.needs_torch and not torch_available():
+        raise GraderError(f"check {check.id} needs torch on the grading side (the trusted "
+                          "side only): install the project's [torch] extra")
     try:
         pairs = expectations.cases(check)
     except public_data.StalePublicData:
@@ -197,3 +200,9 @@ def limits_for_device(limits, device):
     if device == "cpu":
         return limits
     return dataclasses.replace(limits, memory_bytes=resource.RLIM_INFINITY)
+
+
+def torch_available():
+    """Whether the trusted side can import torch (``needs_torch`` checks: hw3's autograd)."""
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None

@@ -201,6 +201,10 @@ def collect(hw, source, scratch):
             reason = "" if module else (f"no {hw.filename} or {hw.module}.ipynb in the "
                                         "submission")
             subs.append(Submission(safe_key(name), path, module, people[name], reason))
+    for sub in subs:  # a module no student writes: not worth reading into memory
+        if sub.module_path and os.path.getsize(sub.module_path) > MAX_FILE_BYTES:
+            sub.module_path = None
+            sub.reason = f"the module is larger than {MAX_FILE_BYTES >> 20} MiB"
     keys = set()
     for sub in subs:  # two inputs that sanitize to one key must not share an output folder
         base, n = sub.key, 1

@@ -1,7 +1,9 @@
 """Reusable judges: ``judge(case, outputs, expected) -> Verdict``.
 
 ``outputs`` is the list of plain values that the case's program returned (one
-per call that is not saved); ``expected`` comes from the trusted side.
+per call that is not saved), or a ``Raised`` when the program raised and the
+judge is marked ``judges_exceptions = True`` (see ``raises``); ``expected``
+comes from the trusted side.
 A tolerance may be a number or a function of the case (to scale ``atol`` with
 the size of the inputs, as the course spec promises).
 """
@@ -121,7 +123,8 @@ def exact_int(*, name="result"):
             return Verdict.fail(f"{name} is a float ({got!r}); return an exact Python int "
                                 "(use integer arithmetic: `//`, `math.prod`, no floats)")
         if isinstance(got, np.ndarray):
-            return Verdict.fail(f"{name} is a numpy {got.dtype} {'scalar' if got.ndim == 0 else 'array'}"
+            kind = "scalar" if got.ndim == 0 else "array"
+            return Verdict.fail(f"{name} is a numpy {got.dtype} {kind}"
                                 "; return a Python int (numpy integers overflow past 2**63 - 1;"
                                 " convert with int(...) and do the arithmetic on Python ints)")
         if not is_exact_int(got):

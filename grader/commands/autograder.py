@@ -16,7 +16,7 @@ import zipfile
 
 from .. import homeworks
 from ..homeworks import PROJECT_ROOT
-from .release import TORCH_INDEX
+from .release import TORCH_INDEX, check_files
 
 HELP = "write dist/hwN_autograder.zip for Gradescope (setup.sh, run_autograder, hidden checks)"
 VENV = "/opt/dgm-autograder"
@@ -57,6 +57,7 @@ exec "$PY" -m grader.autograder run --root "$ROOT"
 
 
 def add_arguments(parser):
+    """The options of ``autograder``."""
     parser.add_argument("homework", metavar="HW", help="homework id such as hw1")
     parser.add_argument("--out", help="zip to write (default: dist/HW_autograder.zip)")
     parser.add_argument("--seed", type=int, help="one fixed seed for every submission "
@@ -67,7 +68,7 @@ def pinned_requirements(hw):
     """requirements.txt: this machine's tested versions (CPU torch only where needed)."""
     import numpy
     lines = [f"numpy=={numpy.__version__}"]
-    if hw.needs_torch:
+    if needs_torch(hw):
         import torch
         lines.append(f"torch=={torch.__version__.split('+')[0]}")
     return "\n".join(lines) + "\n"
@@ -76,7 +77,7 @@ def pinned_requirements(hw):
 def contents(hw, seed=None):
     """{path in the zip: bytes or a project-relative file path} of the autograder."""
     torch = (f"    {VENV}/bin/python -m pip install --no-cache-dir --index-url {TORCH_INDEX} "
-             f"\"$(grep '^torch==' requirements.txt)\"\n") if hw.needs_torch else ""
+             f"\"$(grep '^torch==' requirements.txt)\"\n") if needs_torch(hw) else ""
     files = {
         "setup.sh": SETUP_SH.format(venv=VENV, torch=torch).encode(),
         "run_autograder": RUN_AUTOGRADER.format(venv=VENV).encode(),
@@ -90,6 +91,7 @@ def contents(hw, seed=None):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         project += [os.path.relpath(os.path.join(here, n), PROJECT_ROOT)
                     for n in sorted(names) if n.endswith(".py")]
+    project += check_files(hw, include_hidden=True)  # with the modules they import
     for rel in project:
         files[rel.replace(os.sep, "/")] = rel
     return files
@@ -117,9 +119,18 @@ def write_zip(hw, out, seed=None):
 
 
 def run(args):
+    """Run ``python -m grader autograder``; returns the exit code."""
     hw = homeworks.get(args.homework)
     out = args.out or os.path.join(PROJECT_ROOT, "dist", f"{hw.id}_autograder.zip")
     write_zip(hw, out, args.seed)
     print(f"wrote {out}: upload it as the autograder of {hw.id} on Gradescope "
           "(base image Ubuntu 24.04)")
     return 0
+
+
+def needs_torch(hw):
+    """Whether grading ``hw`` needs torch: the homework says so, its worker preloads it, or a
+    check (public or hidden) uses it on the trusted side (hw3's autograd judges)."""
+    from ..homeworks import load_checks
+    return bool(hw.needs_torch or "torch" in getattr(hw, "worker_preload", ())
+                or any(c.needs_torch for c in load_checks(hw, include_hidden=True)))

@@ -29,10 +29,12 @@ from .common import resolve_seed
 
 HELP = "grade a class: folder of submissions or Gradescope export zip → grades.csv + feedback"
 STATE_FILE = "batch.json"
+WORK_DIR = ".work"  # the jobs' own files, inside OUTDIR: hidden from every student's code
 STDERR_TAIL = 3000
 
 
 def add_arguments(parser):
+    """The options of ``batch``."""
     parser.add_argument("homework", metavar="HW", help="homework id such as hw1")
     parser.add_argument("submissions", metavar="SUBMISSIONS",
                         help="folder of per-student folders or .py/.ipynb files, or the zip "
@@ -85,12 +87,15 @@ def grade_job(job):
     """Grade one submission; returns plain data: ``{"doc": results.json or None, "error": str}``.
 
     ``job`` holds ``homework``, ``seed``, ``kind`` (.py/.ipynb), ``content`` (bytes or None),
-    ``origin`` (shown in rerun hints), ``hide`` (folders the student's code must not see)
-    and ``timeout`` (seconds). Never raises for the submission's faults.
+    ``origin`` (shown in rerun hints), ``hide`` (folders the student's code must not see),
+    ``timeout`` (seconds) and ``workdir`` (a hidden folder for the job's files, used when it
+    exists on the machine that runs the job). Never raises for the submission's faults.
     """
     hw = homeworks.get(job["homework"])
     started = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix="grader-batch-")
+    workdir = job.get("workdir")
+    tmp = tempfile.mkdtemp(prefix="grader-batch-",
+                           dir=workdir if workdir and os.path.isdir(workdir) else None)
     try:
         folder = os.path.join(tmp, "submission")
         os.makedirs(folder)
@@ -143,6 +148,7 @@ def default_timeout(hw, checks):
 
 
 def _executor(spec, jobs):
+    """(concurrent.futures executor, Dask client or None) for ``--executor``."""
     if spec in ("", "local"):
         return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)), None
     if spec.startswith("dask://"):
@@ -151,7 +157,12 @@ def _executor(spec, jobs):
         except ImportError:
             raise roster.RosterError("--executor dask:// needs the distributed extra: "
                                      "pip install '.[distributed]'") from None
-        client = Client("tcp://" + spec[len("dask://"):], timeout="30s")
+        address = "tcp://" + spec[len("dask://"):]
+        try:
+            client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise roster.RosterError(f"cannot reach the Dask scheduler at {address}: {exc}") \
+                from None
         return client.get_executor(pure=False), client
     raise roster.RosterError(f"unknown executor {spec!r}: use local or dask://HOST:PORT")
 
@@ -215,6 +226,7 @@ def _write_student(out, sub, doc, hw):
 
 
 def run(args):
+    """Run ``python -m grader batch``; returns the exit code."""
     hw = homeworks.get(args.homework)
     out = os.path.abspath(args.out)
     seed = resolve_seed(args.seed if args.seed is not None else _previous_seed(out))
@@ -222,10 +234,11 @@ def run(args):
     exercises = list(dict.fromkeys(c.exercise for c in checks))
     maxima = {name: sum(c.points for c in checks if c.exercise == name) for name in exercises}
     timeout = args.timeout or default_timeout(hw, checks)
-    os.makedirs(out, exist_ok=True)
+    os.makedirs(os.path.join(out, WORK_DIR), mode=0o700, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="grader-batch-export-")
     try:
-        subs = roster.collect(hw, args.submissions, scratch)
+        subs = [s for s in roster.collect(hw, args.submissions, scratch)  # not OUTDIR itself
+                if not (s.origin == out or s.origin.startswith(out + os.sep))]
         write_json_atomic(os.path.join(out, STATE_FILE), {"homework": hw.id, "seed": seed})
         hide = sorted({out, scratch, os.path.abspath(args.submissions if os.path.isdir(
             args.submissions) else os.path.dirname(os.path.abspath(args.submissions)))})
@@ -253,6 +266,7 @@ def run(args):
                                         gradebook.csv_text(rows, exercises))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(os.path.join(out, WORK_DIR), ignore_errors=True)
     graded = sum(1 for doc, _, _ in results.values() if doc is not None)
     failed = [key for key, (doc, _, _) in results.items() if doc is None]
     skipped = sum(1 for _, _, cached in results.values() if cached)
@@ -264,17 +278,25 @@ def run(args):
     return 0
 
 
+def _interrupt(signum, frame):
+    """SIGTERM (``kill``) stops a batch the way Ctrl-C does: running jobs stopped, CSV written."""
+    raise KeyboardInterrupt
+
+
 def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     """Run the jobs of ``todo`` on the executor; store each result as soon as it arrives."""
     if not todo:
         return
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     executor, client = _executor(args.executor, args.jobs)
     bar = _progress(len(todo), hw.id, args.no_progress)
     try:
         futures = {}
         for sub, digest in todo:
             job = {"homework": hw.id, "seed": seed, "kind": sub.kind, "content": sub.content(),
-                   "origin": sub.origin, "hide": hide, "timeout": timeout}
+                   "origin": sub.origin, "hide": hide, "timeout": timeout,
+                   "workdir": os.path.join(out, WORK_DIR)}
             futures[executor.submit(grade_job, job)] = (sub, digest)
         for future in concurrent.futures.as_completed(futures):
             sub, digest = futures[future]

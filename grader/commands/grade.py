@@ -34,8 +34,11 @@ def rerun_hint(hw_id, submission, seed):
 
 
 def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case_id=None,
-                     hide=(), device=engine.DEFAULT_DEVICE):
-    """Grade ``submission`` (folder or file); a missing or unreadable module scores zero."""
+                     hide=(), device=engine.DEFAULT_DEVICE, rerun=None):
+    """Grade ``submission`` (folder or file); a missing or unreadable module scores zero.
+
+    ``rerun(check, case)`` words the replay command of a failure (default: this command).
+    """
     try:
         source = find_source(hw, submission)
     except SubmissionError as exc:
@@ -44,7 +47,8 @@ def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case
     try:
         result = engine.grade(hw, source.path, seed=seed, include_hidden=include_hidden,
                               only=only, case_id=case_id, hide=hide,
-                              rerun=rerun_hint(hw.id, submission, seed), device=device)
+                              rerun=rerun or rerun_hint(hw.id, submission, seed),
+                              device=device)
     finally:
         source.cleanup()
     source.explain(result, hw.filename)

@@ -2,7 +2,9 @@
 
 What ships: ``assignments/<module>.py`` (the stubs) and its notebook ``<module>.ipynb``,
 ``tests/public/<module>.py`` and its expected values ``tests/public/data/<module>.json``,
-the ``grader`` package (what ``make check`` and the notebooks' check cells run), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
+the data files the checks read (``Homework.data_files``, e.g. the HW6 digits), the
+``grader`` package (what ``make check`` and the notebooks' check cells run), and a student
+``Makefile``, ``pyproject.toml`` and ``README.md``.
 What never ships: ``solutions/``, ``tests/hidden/``, examples, the project's own tests.
 The release is verified before the command succeeds (``leaks``): no file equal to a
 reference or hidden-check file, no reference function body in any file, no public data
@@ -27,6 +29,7 @@ MIN_BODY_CHARS = 40
 
 
 def add_arguments(parser):
+    """The options of ``release``."""
     parser.add_argument("homeworks", nargs="*", metavar="HW",
                         help="homeworks to release (default: all)")
     parser.add_argument("--out", default=os.path.join(PROJECT_ROOT, "dist", "student"),
@@ -57,7 +60,7 @@ def build(hws, dest):
     for hw in hws:
         _copy(os.path.join("assignments", hw.filename), dest)
         if os.path.exists(os.path.join(PROJECT_ROOT, "assignments", hw.module + ".ipynb")):
-            _copy(os.path.join("assignments", hw.module + ".ipynb"), dest)  # the same, for Jupyter
+            _copy(os.path.join("assignments", hw.module + ".ipynb"), dest)  # Jupyter users
         _copy(os.path.join("tests", "public", hw.filename), dest)
         _copy(os.path.join("tests", "public", "data", hw.module + ".json"), dest)
         for rel in hw.data_files:
@@ -71,6 +74,10 @@ def build(hws, dest):
     for name, text in files.items():
         with open(os.path.join(dest, name), "w", encoding="utf-8") as fh:
             fh.write(text)
+    for hw in hws:  # public check modules that these import (helpers shared across homeworks)
+        for rel in check_files(hw, include_hidden=False):
+            if not os.path.exists(os.path.join(dest, rel)):
+                _copy(rel, dest)
     return dest
 
 
@@ -145,10 +152,15 @@ def _normalized(text):
 
 
 def reference_bodies(hw):
-    """{qualified name: normalized body} of every function of the reference (docstrings out)."""
+    """{qualified name: normalized body} of the reference's functions (docstrings out) that
+    must stay secret: every exercise (a function the checks grade, or a method of one), and
+    every helper except those the stub gives students verbatim."""
     path = os.path.join(PROJECT_ROOT, "solutions", hw.filename)
     with open(path, encoding="utf-8") as fh:
         source = fh.read()
+    with open(os.path.join(PROJECT_ROOT, "assignments", hw.filename), encoding="utf-8") as fh:
+        given = _normalized(fh.read())
+    exercises = {c.exercise for c in load_checks(hw, include_hidden=True)}
     bodies = {}
 
     def visit(node, prefix):
@@ -163,8 +175,10 @@ def reference_bodies(hw):
                         body = body[1:]
                     text = "\n".join(ast.get_source_segment(source, stmt, padded=True) or ""
                                      for stmt in body)
-                    if len(_normalized(text)) >= MIN_BODY_CHARS:
-                        bodies[name] = _normalized(text)
+                    body = _normalized(text)
+                    exercise = name.split(".")[0] in exercises
+                    if len(body) >= MIN_BODY_CHARS and (exercise or body not in given):
+                        bodies[name] = body
                 visit(child, name + ".")
     visit(ast.parse(source), "")
     return bodies
@@ -200,7 +214,7 @@ def leaks(dest, hws):
                 continue
             try:
                 with open(path, encoding="utf-8") as fh:
-                    text = _normalized(fh.read())
+                    text = _normalized(_readable(fh.read(), name))
             except UnicodeDecodeError:
                 continue
             problems += [f"{rel}: the body of the reference {fn}"
@@ -217,6 +231,7 @@ def leaks(dest, hws):
 
 
 def run(args):
+    """Run ``python -m grader release``; returns the exit code."""
     hws = [homeworks.get(h) for h in args.homeworks] or list(homeworks.HOMEWORKS.values())
     dest = os.path.abspath(args.out)
     try:
@@ -232,3 +247,39 @@ def run(args):
     print(f"wrote {dest}: {', '.join(hw.id for hw in hws)} (verified: no reference, "
           "no hidden check)")
     return 0
+
+
+def check_files(hw, include_hidden):
+    """Project-relative paths of ``hw``'s check modules and of every ``tests.*`` module they
+    import, transitively (read from their source: hw4's public checks use hw1's helpers)."""
+    todo = list(hw.check_modules(include_hidden))
+    seen = set()
+    while todo:
+        name = todo.pop()
+        rel = name.replace(".", "/") + ".py"
+        if name in seen or not os.path.isfile(os.path.join(PROJECT_ROOT, rel)):
+            continue
+        seen.add(name)
+        with open(os.path.join(PROJECT_ROOT, rel), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+            elif isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names)
+        todo = [n for n in todo if n.startswith("tests.")]
+    return sorted(name.replace(".", "/") + ".py" for name in seen)
+
+
+def _readable(text, name):
+    """The text in which to look for code: a notebook's cells decoded (in the raw JSON each
+    line is a quoted string), anything else as it is."""
+    if not name.endswith(".ipynb"):
+        return text
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return text
+    sources = (c.get("source", "") for c in cells if isinstance(c, dict))
+    return text + "\n" + "\n".join(s if isinstance(s, str) else "".join(map(str, s))
+                                   for s in sources)

@@ -32,6 +32,16 @@ def _number(x):
     return f"{round(float(x), 6):g}"
 
 
+def _cell(value):
+    """A CSV cell: numbers formatted; text that a spreadsheet would run as a formula
+    (a student's name starting with ``=``, ``+``, ``-``, ``@``) quoted with a leading ``'``."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def csv_text(rows, exercises):
     """The gradebook as CSV text: one row per student (``rows`` are dicts)."""
     buffer = io.StringIO()
@@ -39,7 +49,7 @@ def csv_text(rows, exercises):
                             extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _number(v) if isinstance(v, float) else v for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 

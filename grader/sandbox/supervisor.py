@@ -27,7 +27,8 @@ RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py")
 TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "zygote.py")
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import worker; worker.main()"
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+_PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
+             "CUDA_VISIBLE_DEVICES")  # --device cuda: the GPU that the grader was given
 
 
 @dataclass(frozen=True)

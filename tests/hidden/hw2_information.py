@@ -136,6 +136,7 @@ def kl_identity_judge(case, outputs, expected):
 
 
 def kl_identity_program(check, case):
+    """KL[p ‖ p], then KL[p ‖ q]: two calls of the student's function, judged against each other."""
     p, q = case.args
     return [{"call": "kl_divergence", "args": [p, p]},
             {"call": "kl_divergence", "args": [p, q]}]
@@ -221,6 +222,7 @@ def mi_identity_judge(case, outputs, expected):
 
 
 def mi_identity_program(check, case):
+    """I of the table, then of its transpose (the roles of X and Y swapped)."""
     pxy = case.args[0]
     return [{"call": "mutual_information", "args": [pxy]},
             {"call": "mutual_information", "args": [pxy.T.copy()]}]
@@ -243,6 +245,12 @@ def _(rng):
 
 # --- Gaussians --------------------------------------------------------------------------------
 
+def _spd(q, lam):
+    """Q diag(lam) Q^T, symmetrized against rounding."""
+    s = (q * lam) @ q.T
+    return 0.5 * (s + s.T)
+
+
 def ill_conditioned_pair(rng, d, cond=1e8):
     """Two Gaussians sharing eigenvectors, Sigma1 of condition number ``cond``, and their KL.
 
@@ -254,9 +262,8 @@ def ill_conditioned_pair(rng, d, cond=1e8):
     lam = np.logspace(0.0, -np.log10(cond), d)
     delta = 0.5 * rng.standard_normal(d)
     z = 0.5 * rng.standard_normal(d)
-    sym = lambda s: 0.5 * (s + s.T)
-    sigma1 = sym((q * lam) @ q.T)
-    sigma0 = sym((q * (lam * np.exp(delta))) @ q.T)
+    sigma1 = _spd(q, lam)
+    sigma0 = _spd(q, lam * np.exp(delta))
     mu1 = rng.standard_normal(d)
     mu0 = mu1 - q @ (np.sqrt(lam) * z)
     kl = 0.5 * (np.sum(np.expm1(delta) - delta) + z @ z)
@@ -282,10 +289,9 @@ def _(rng):
 def _(rng):
     for d in (2, 6):
         lam = np.logspace(0.0, -8.0, d)
-        q = random_orthogonal(rng, d)
-        sigma = (q * lam) @ q.T
         h = 0.5 * d * (1 + np.log(2 * np.pi)) + 0.5 * np.sum(np.log(lam))
-        yield Case(f"D={d} cond=1e8", args=(0.5 * (sigma + sigma.T),), data={"expected": h},
+        yield Case(f"D={d} cond=1e8", args=(_spd(random_orthogonal(rng, d), lam),),
+                   data={"expected": h},
                    about="h from the eigenvalues; no epsilon added to Sigma")
 
 
@@ -343,6 +349,7 @@ def gaussian_kl_identity_judge(case, outputs, expected):
 
 
 def gaussian_kl_identity_program(check, case):
+    """KL[N0 ‖ N0], KL[N0 ‖ N1] and KL[N1 ‖ N0]: three calls of the student's function."""
     mu0, s0, mu1, s1 = case.args
     return [{"call": "gaussian_kl", "args": [mu0, s0, mu0, s0]},
             {"call": "gaussian_kl", "args": [mu0, s0, mu1, s1]},

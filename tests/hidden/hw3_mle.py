@@ -15,7 +15,8 @@ from grader.cases.gaussians import random_gaussian, random_spd
 from grader.checks.registry import Case, CheckSet
 from grader.compare.numeric import PASS, Verdict, as_numeric, as_sequence, fmt
 from tests.public.hw3_mle import (close_frequencies, close_grad_mu, close_grad_precision,
-                                  close_loglik, close_mle, data_around, point_case)
+                                  close_loglik, close_mle, data_around, point_case,
+                                  precision_case)
 
 checks = CheckSet("hw3", public=False)
 
@@ -93,14 +94,6 @@ def _(rng):
 def _(rng):
     for d, n in ((1, 5), (3, 1), (4, 9), (5, 20)):
         yield point_case(rng, d, n, f"D={d} N={n}", about="mu is not the MLE: gradient != 0")
-
-
-def precision_case(rng, d, n, label, about=""):
-    """A case ``(X, mu, S)``: S a random precision, data from another Gaussian."""
-    case = point_case(rng, d, n, label, about)
-    X, mu, Sigma = case.args
-    S = np.linalg.inv(Sigma)
-    return Case(label, args=(X, mu, 0.5 * (S + S.T)), about=about)
 
 
 @checks.add("grad_loglik_precision", "matches autograd at random points", points=3,
@@ -214,8 +207,10 @@ def _(rng):
 @checks.add("categorical_mle", "random samples", points=1, judge=close_frequencies)
 def _(rng):
     for k, n in ((2, 15), (4, 200), (7, 500)):
-        p = rng.dirichlet(np.ones(k)) * 0.5 + 0.5 / k       # every category likely to occur
-        yield Case(f"K={k} N={n}", args=(rng.choice(k, size=n, p=p).astype(np.int64), k))
+        p = rng.dirichlet(np.ones(k))
+        x = rng.choice(k, size=n, p=p)
+        x[rng.choice(n, size=k, replace=False)] = np.arange(k)  # every category occurs
+        yield Case(f"K={k} N={n}", args=(x.astype(np.int64), k), about="all K categories occur")
 
 
 @checks.add("categorical_mle", "categories absent from the sample get 0", points=2,

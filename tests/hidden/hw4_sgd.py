@@ -31,7 +31,8 @@ ALPHA = 1e-9          # per statistical test (two in the uniformity check)
 def _(rng):
     for n in (int(rng.integers(11, 60)), int(rng.integers(60, 300))):
         bs = int(rng.integers(2, n // 2))
-        yield Case(f"n={n} batch_size={bs}", args=(n, bs), data={"seed": int(rng.integers(1 << 30))})
+        yield Case(f"n={n} batch_size={bs}", args=(n, bs),
+                   data={"seed": int(rng.integers(1 << 30))})
     k = int(rng.integers(2, 7))
     bs = int(rng.integers(2, 9))
     yield Case(f"n={k * bs} batch_size={bs} (divides n)", args=(k * bs, bs),

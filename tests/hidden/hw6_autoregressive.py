@@ -2,9 +2,10 @@
 
 Never shipped to students. All judgements on the trusted side from plain
 outputs (see the public file). The likelihood that a trained model reaches
-counts only when the trained model is still autoregressive (checked in the
-same case by perturbation), so a model that peeks at x_i gets no credit for
-its excellent NLL.
+counts only when the trained model is still autoregressive (checked by
+perturbing a few test digits at every position, in the same shuffled forward
+call as the test digits themselves), so a model that peeks at x_i gets no
+credit for its excellent NLL.
 
 Statistical budget: 2 sampling-frequency cases, each failing a correct sampler
 with probability at most ALPHA = 1e-7: below 1e-6 per grading run.
@@ -19,6 +20,7 @@ the time-limit message and its worker is killed.
 """
 import numpy as np
 
+from grader.cases import digits
 from grader.checks.registry import Case, CheckSet
 from grader.compare.numeric import PASS, Verdict
 from tests.public.hw6_autoregressive import (
@@ -34,6 +36,7 @@ checks = CheckSet("hw6", public=False)
 
 ALPHA = 1e-7
 N_SAMPLES = 20000
+AR_BASE_ROWS = 4               # test digits perturbed at every position after training
 
 FVSBN_BUDGET = {"epochs": 20, "lr": 3e-2, "batch": 64}
 FVSBN_MAX_TEST_NLL = 19.4      # reference 18.31-18.39 over 6 seeds
@@ -73,24 +76,35 @@ def _normalization_cases(rng, model, sizes):
                    about=f"all {2 ** d} inputs")
 
 
+def learning_inputs(case):
+    """(rows, n_test, perturbed): the test digits and ``ar_batch`` of a few of them, shuffled.
+
+    One forward call judges both the likelihood and the autoregressive property, so a
+    model cannot behave on the perturbation batch and peek on the test digits.
+    """
+    _, x_test = digits.load()
+    rng = np.random.default_rng(case.data["perturb_seed"])
+    base = x_test[rng.choice(len(x_test), size=AR_BASE_ROWS, replace=False)]
+    both = np.concatenate([x_test, ar_batch(base, case.data["perturb_seed"])])
+    order = rng.permutation(len(both))
+    return both[order], order, len(x_test)
+
+
 def learned_judge(max_nll):
     """The trained model is still autoregressive and its test NLL (from logits) is <= max_nll."""
     def judge(case, outputs, expected):
-        from grader.cases import digits
-        _, x_test = digits.load()
-        d = x_test.shape[1]
-        logits, problem = _array(outputs[0], "logits of the test digits", x_test.shape)
+        rows, order, n_test = learning_inputs(case)
+        logits, problem = _array(outputs[0], "logits", rows.shape)
         if logits is None:
             return Verdict.fail(problem)
-        x = ar_batch(x_test[:2], case.data["perturb_seed"])
-        ar_logits, problem = _array(outputs[1], "logits", x.shape)
-        if ar_logits is None:
-            return Verdict.fail(problem)
-        message = ar_violation(ar_logits, x, d)
+        x = np.empty_like(rows)
+        x[order], unshuffled = rows, np.empty_like(logits)
+        unshuffled[order] = logits
+        message = ar_violation(unshuffled[n_test:], x[n_test:], x.shape[1])
         if message:
             return Verdict.fail("the trained model is not autoregressive, so its likelihood "
                                 f"does not count: {message}")
-        nll = -float(np.mean(bernoulli_log_prob(logits, x_test)))
+        nll = -float(np.mean(bernoulli_log_prob(unshuffled[:n_test], x[:n_test])))
         if nll > max_nll:
             b = case.data["budget"]
             return Verdict.fail(
@@ -102,13 +116,10 @@ def learned_judge(max_nll):
 
 
 def learning_program(check, case):
-    """Train the model with the student's train_model, then logits of the test digits."""
-    from grader.cases import digits
-    _, x_test = digits.load()
+    """Train the model with the student's train_model, then one forward call (``learning_inputs``)."""
     return build_model(case.data["spec"]) + [
         train_step(case, case.data["seed"], save="losses"),
-        method("forward", tensor(x_test)),
-        method("forward", tensor(ar_batch(x_test[:2], case.data["perturb_seed"])))]
+        method("forward", tensor(learning_inputs(case)[0]))]
 
 
 # --- FVSBN -----------------------------------------------------------------------------------
@@ -174,8 +185,8 @@ def _learning_case(rng, spec, budget, reference):
     return Case(spec["model"] + "(64" + (f", {tuple(spec['hidden'])})" if "hidden" in spec else ")"),
                 data={"spec": spec, "n_train": 1400, "budget": b, "seed": _seed(rng),
                       "perturb_seed": _seed(rng), "reference": reference},
-                about=f"train_model(model, 1400 digits, {b['epochs']}, {b['lr']:g}, {b['batch']}); "
-                "test NLL from your logits")
+                about=f"train_model(model, 1400 digits, {b['epochs']}, {b['lr']:g}, {b['batch']}) "
+                f"within {TRAIN_SECONDS:g} s; test NLL from your logits")
 
 
 @checks.add("FVSBN", "learns the digits: held-out NLL after training", points=2,

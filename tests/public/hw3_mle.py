@@ -64,6 +64,14 @@ def point_case(rng, d, n, label, about=""):
     return Case(label, args=(X, mu, Sigma), about=about)
 
 
+def precision_case(rng, d, n, label, about=""):
+    """A case ``(X, mu, S)``: S a random (exactly symmetric) precision, data from elsewhere."""
+    case = point_case(rng, d, n, label, about)
+    X, mu, Sigma = case.args
+    S = np.linalg.inv(Sigma)
+    return Case(label, args=(X, mu, 0.5 * (S + S.T)), about=about)
+
+
 @checks.add("gaussian_loglik", "a small data set and D = 1", points=2, judge=close_loglik)
 def _(rng):
     yield Case("D=1 N=3", args=(np.array([[0.5], [1.5], [-1.0]]), np.array([0.0]),
@@ -83,9 +91,7 @@ def _(rng):
 def _(rng):
     yield Case("D=1 N=3", args=(np.array([[0.5], [1.5], [-1.0]]), np.array([0.0]),
                                 np.array([[0.5]])), about="S is the precision 1 / sigma^2")
-    case = point_case(rng, 3, 5, "D=3 N=5")
-    X, mu, Sigma = case.args
-    yield Case("D=3 N=5", args=(X, mu, np.linalg.inv(Sigma)), about="(D, D), not (N, N)")
+    yield precision_case(rng, 3, 5, "D=3 N=5", about="(D, D), not (N, N)")
 
 
 @checks.add("gaussian_mle", "a small data set and D = 1", points=2, judge=close_mle)

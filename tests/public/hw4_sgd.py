@@ -12,7 +12,7 @@ import numpy as np
 
 from grader.checks.judges import close
 from grader.checks.registry import Case, CheckSet, live_copy, reproducibility_program
-from grader.compare.numeric import PASS, Verdict, compare_arrays
+from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays
 
 checks = CheckSet("hw4", public=True)
 
@@ -26,7 +26,7 @@ def batch_sizes(n, batch_size):
 
 
 def partition_problem(batches, n, batch_size, name="the batches"):
-    """Why ``batches`` is not one epoch of ``range(n)`` in batches of ``batch_size`` ("" if it is)."""
+    """Why ``batches`` is not one epoch of ``range(n)`` cut in ``batch_size`` ("" if it is)."""
     if isinstance(batches, np.ndarray) and batches.ndim == 2:
         batches = list(batches)
     if not isinstance(batches, (list, tuple)):
@@ -141,16 +141,18 @@ def seeded_reference(reference, check, case):
 
 def recorded_sgd(case, outputs):
     """(final theta, [(theta_k, ids_k)]) from a recorded program, or a failing Verdict."""
-    final, calls = outputs[0], outputs[1]
-    theta0 = np.asarray(case.args[1], dtype=float)
-    verdict = compare_arrays(np.zeros(theta0.shape), np.zeros(np.shape(final)), name="theta")
-    if not verdict.passed:
-        return None, Verdict.fail(f"the returned theta has shape {np.shape(final)}, expected "
-                                  f"{theta0.shape} (shaped like theta0)")
+    calls = outputs[1]
+    final, problem = as_numeric(outputs[0], "the returned theta")
+    if final is None:
+        return None, Verdict.fail(problem)
+    shape = np.shape(case.args[1])
+    if final.shape != shape:
+        return None, Verdict.fail(f"the returned theta has shape {final.shape}, expected "
+                                  f"{shape} (shaped like theta0)")
     if not calls:
         return None, Verdict.fail("grad_fn was never called")
-    return (np.asarray(final, dtype=float),
-            [(np.asarray(t, dtype=float), np.asarray(i, dtype=np.int64)) for t, i in calls]), PASS
+    return (final, [(np.asarray(t, dtype=float), np.asarray(i, dtype=np.int64))
+                    for t, i in calls]), PASS
 
 
 def update_rule_judge(case, outputs, expected):
@@ -312,7 +314,8 @@ def fit_case(rng, case_id, n, d, lr, batch_size, n_epochs, about=""):
     """Data far from the start mu = 0, so that too few steps show."""
     shift = 3.0 * (1.0 + rng.random(d)) * rng.choice([-1.0, 1.0], size=d)   # |mean| in [3, 6]
     X = shift + rng.standard_normal((n, d))
-    return Case(case_id, args=(X, lr, batch_size, n_epochs), data={"seed": int(rng.integers(1 << 31))},
+    return Case(case_id, args=(X, lr, batch_size, n_epochs),
+                data={"seed": int(rng.integers(1 << 31))},
                 about=about)
 
 

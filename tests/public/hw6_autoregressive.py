@@ -16,7 +16,9 @@ import math
 
 import numpy as np
 
+from grader.cases import digits
 from grader.checks.registry import DEVICE, Case, CheckSet
+from grader.compare import statistics
 from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays, fmt
 from grader.sandbox import protocol
 
@@ -37,9 +39,9 @@ def tensor(x, device=DEVICE):
     return {"$tensor": protocol.encode(np.asarray(x, dtype=np.float32)), "device": device}
 
 
-def generator(seed):
-    """A ``torch.Generator`` argument on the grading device, seeded with ``seed``."""
-    return {"$torch_generator": int(seed), "device": DEVICE}
+def generator(seed, device=DEVICE):
+    """A ``torch.Generator`` argument on the grading device (or ``device``), seeded with ``seed``."""
+    return {"$torch_generator": int(seed), "device": device}
 
 
 def method(name, *args, save=None, **kwargs):
@@ -241,8 +243,6 @@ def normalization_judge(case, outputs, expected):
 
 def sample_frequencies(alpha):
     """Judge: pattern frequencies of the samples match the model's own probabilities."""
-    from grader.compare import statistics
-
     def judge(case, outputs, expected):
         d, n = case.data["spec"]["d"], int(case.data["n"])
         x = all_inputs(d)
@@ -466,19 +466,18 @@ def _(rng):
 
 def training_data(case):
     """The training rows of a case: the first ``n_train`` digits, or a random subset of them."""
-    from grader.cases import digits
     x_train, _ = digits.load()
     rows = case.data.get("rows")
     return x_train[:case.data["n_train"]] if rows is None else x_train[np.asarray(rows)]
 
 
 def train_step(case, seed, save=None):
-    """``train_model(model, data, ...)`` with the case's budget; ``data`` stays on the CPU."""
+    """``train_model(model, data, ...)`` with the case's budget; data and generator on the CPU."""
     b = case.data["budget"]
     step = {"call": "train_model",
             "args": [{"$ref": "model"}, tensor(training_data(case), device="cpu"),
                      int(b["epochs"]), float(b["lr"]), int(b["batch"])],
-            "kwargs": {"generator": generator(seed)}}
+            "kwargs": {"generator": generator(seed, device="cpu")}}
     if save:
         step["save"] = save
     return step

@@ -3,10 +3,12 @@ set up (Python part) and run on example submissions; results.json checked agains
 Gradescope's schema."""
 import json
 import os
+import pathlib
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 
 import pytest
@@ -53,10 +55,13 @@ def autograder_zip(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def root(autograder_zip, tmp_path_factory):
-    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up."""
-    top = tmp_path_factory.mktemp("autograder")
+def unpack_and_set_up(autograder_zip, hw_id):
+    """A Gradescope-like root: source/ unpacked, run_autograder copied to the top, set up
+    (setup.sh's Python part: the reference must score full marks). Every user may enter it
+    (as /autograder), so that hiding is what keeps student code out."""
+    top = pathlib.Path(tempfile.mkdtemp(prefix="autograder-root-"))
+    os.chmod(top, 0o755)
+    (top / "control.txt").write_text("ok")
     with zipfile.ZipFile(autograder_zip) as z:
         z.extractall(top / "source")
         for info in z.infolist():  # zipfile drops the modes; Gradescope keeps them
@@ -64,10 +69,18 @@ def root(autograder_zip, tmp_path_factory):
     shutil.copy(top / "source" / "run_autograder", top / "run_autograder")
     env = dict(os.environ, SKIP_PIP="1", AUTOGRADER_PYTHON=sys.executable)
     done = subprocess.run(["bash", str(top / "source" / "setup.sh")], env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "hw1 autograder ready" in done.stdout
+    assert f"{hw_id} autograder ready" in done.stdout
     return top
+
+
+@pytest.fixture(scope="module")
+def root(autograder_zip):
+    """The hw1 autograder, unpacked and set up."""
+    top = unpack_and_set_up(autograder_zip, "hw1")
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def run_autograder(root, files):
@@ -75,6 +88,7 @@ def run_autograder(root, files):
     for folder in ("submission", "results"):
         shutil.rmtree(root / folder, ignore_errors=True)
         (root / folder).mkdir()
+    (root / "results" / "stdout").write_text("")  # Gradescope's harness keeps one there
     for name, text in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_text(text)
@@ -113,6 +127,10 @@ def test_reference_scores_full_marks(root):
     doc = run_autograder(root, {HW1 + ".py": example("reference")})
     assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) == 34
     assert {t["visibility"] for t in doc["tests"]} == {"visible", "after_due_date"}
+    hidden_titles = [t["name"].split(": ", 1)[1].replace(" [hidden]", "")
+                     for t in doc["tests"] if t["visibility"] != "visible"]
+    assert not any(title in doc["output"] for title in hidden_titles)  # shown at once
+    assert "hidden checks (24 points) were graded too" in doc["output"]
     assert doc["extra_data"]["homework"] == "hw1"
 
 
@@ -127,7 +145,12 @@ def test_buggy_loses_points_and_gets_rerun_hints_with_its_file_name(root):
     assert 0 < doc["score"] < 34
     failed = [t for t in doc["tests"] if t["status"] == "failed"]
     assert failed and all("autograder-submission-" not in t["output"] for t in failed)
-    assert any(f"python -m grader grade hw1 {HW1}.py" in t["output"] for t in failed)
+    public = [t for t in failed if t["visibility"] == "visible"]
+    hidden = [t for t in failed if t["visibility"] != "visible"]
+    assert public and all("rerun this case: make check HW=hw1 ONLY=" in t["output"]
+                          for t in public)
+    assert hidden and all(f"python -m grader grade hw1 {HW1}.py --seed" in t["output"]
+                          for t in hidden)
     again = run_autograder(root, {HW1 + ".py": example("buggy")})
     assert again["extra_data"]["seed"] == doc["extra_data"]["seed"]  # same upload, same cases
     assert [t["score"] for t in again["tests"]] == [t["score"] for t in doc["tests"]]
@@ -139,7 +162,7 @@ def test_a_notebook_in_a_subfolder_is_graded_like_the_module(root):
     nb = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     doc = run_autograder(root, {f"work/{HW1}.ipynb": nb})
     assert doc["score"] == 34
-    assert "Notebook:" in doc["output"]
+    assert "Notes:" in doc["output"]
 
 
 def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
@@ -147,9 +170,11 @@ def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
     assert doc["score"] == 0 and f"No {HW1}.py" in doc["output"]
 
 
-def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
-    spy = (
+def spy_module(root):
+    """A submission that reports which secret files it could read (and its uid)."""
+    return (
         "import os\n"
+        f"assert open({str(root / 'control.txt')!r}).read() == 'ok'  # the root is open\n"
         "seen = []\n"
         f"for p in [{str(root / 'source' / 'solutions' / (HW1 + '.py'))!r},\n"
         f"          {str(root / 'source' / 'tests' / 'hidden' / (HW1 + '.py'))!r},\n"
@@ -159,12 +184,19 @@ def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
         "    except OSError:\n"
         "        pass\n"
         "try:\n"
+        f"    if os.listdir({str(root / 'results')!r}): seen.append('results listing')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "try:\n"
         f"    open({str(root / 'results' / 'results.json')!r}, 'w').write('{{\"score\": 99}}')\n"
         "    seen.append('wrote results')\n"
         "except OSError:\n"
         "    pass\n"
         "raise RuntimeError(f'uid={os.getuid()} seen={seen}')\n")
-    doc = run_autograder(root, {HW1 + ".py": spy})
+
+
+def test_student_code_runs_unprivileged_and_cannot_read_source_or_results(root):
+    doc = run_autograder(root, {HW1 + ".py": spy_module(root)})
     assert doc["score"] == 0
     out = doc["tests"][0]["output"]
     assert "seen=[]" in out, out
@@ -185,6 +217,99 @@ def test_a_grader_failure_still_writes_a_valid_results_json(root, tmp_path):
     validate_gradescope(doc)
     assert doc["score"] == 0 and "could not grade" in doc["output"]
 
+
+def everyone_can_run_python(folder):
+    """A venv in ``folder`` of a system Python that any uid may run (as on Gradescope, where
+    Python lives under /usr and /opt), seeing this project's packages; None if impossible."""
+    import site
+
+    from grader.sandbox import isolation
+    system = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    packages = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    if not system or any(isolation.untraversable_ancestors(os.path.realpath(p) + "/x")
+                         for p in [system, *packages]):
+        return None
+    version = subprocess.run([system, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != str(tuple(sys.version_info[:2])):
+        return None
+    subprocess.run([system, "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
+    target = next((folder / "venv" / "lib").glob("python*")) / "site-packages"
+    (target / "project-packages.pth").write_text("\n".join(packages) + "\n")
+    return folder / "venv" / "bin" / "python"
+
+
+NO_NAMESPACES = (
+    "import sys\n"
+    "from grader import autograder\n"
+    "from grader.sandbox import isolation\n"
+    "active = tuple(p for p in isolation.probe().active\n"
+    "               if 'namespace' not in p and 'capabilities' not in p)\n"
+    "isolation.probe = lambda: isolation.Capabilities(False, 'disabled by the test', active)\n"
+    "sys.exit(autograder.run(sys.argv[1]))\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback drops to another uid: root only")
+def test_without_namespaces_the_hidden_folders_are_unreadable_to_student_code(root):
+    """Where the kernel refuses namespaces (some containers), the worker's uid is locked out
+    of source/, results/ and submission/ by their permissions instead."""
+    top = pathlib.Path(tempfile.mkdtemp(prefix="autograder-root-"))
+    try:
+        os.chmod(top, 0o755)
+        python = everyone_can_run_python(top)
+        if python is None:
+            pytest.skip("no system Python of this version that every user may run")
+        shutil.copytree(root / "source", top / "source")
+        (top / "control.txt").write_text("ok")
+        (top / "submission").mkdir()
+        (top / "submission" / (HW1 + ".py")).write_text(spy_module(top))
+        (top / "results").mkdir()
+        (top / "results" / "stdout").write_text("")
+        done = subprocess.run([str(python), "-c", NO_NAMESPACES, str(top)], cwd=top / "source",
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        doc = json.loads((top / "results" / "results.json").read_text())
+        validate_gradescope(doc)
+        assert "NO private filesystem view" in doc["output"]
+        out = doc["tests"][0]["output"]
+        assert "seen=[]" in out and "uid=0 " not in out, out
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_torch_is_pinned_exactly_where_grading_needs_it():
+    from grader import homeworks
+    from grader.commands import autograder
+    assert not autograder.needs_torch(homeworks.get("hw1"))
+    for hw_id in ("hw3", "hw6"):  # hw3: autograd judges on the trusted side; hw6: models
+        if hw_id in homeworks.HOMEWORKS:
+            hw = homeworks.get(hw_id)
+            assert autograder.needs_torch(hw)
+            assert "torch==" in autograder.pinned_requirements(hw)
+            assert "download.pytorch.org/whl/cpu" in \
+                autograder.contents(hw)["setup.sh"].decode()
+
+
+OTHER_HOMEWORKS = [pytest.param(h, marks=[pytest.mark.slow] if h == "hw6" else [])
+                   for h in sorted(__import__("grader.homeworks").homeworks.HOMEWORKS)
+                   if h != "hw1"]
+
+
+@pytest.mark.parametrize("hw_id", OTHER_HOMEWORKS)
+def test_every_homework_autograder_sets_up_and_grades_its_stubs_zero(hw_id, tmp_path):
+    """Each homework's zip: its setup grades its reference to full marks, stubs score 0."""
+    from grader import homeworks
+    hw = homeworks.get(hw_id)
+    out = tmp_path / f"{hw_id}_autograder.zip"
+    assert main(["autograder", hw_id, "--out", str(out)]) == 0
+    top = unpack_and_set_up(out, hw_id)
+    try:
+        with open(os.path.join(PROJECT_ROOT, "assignments", hw.filename), encoding="utf-8") as fh:
+            doc = run_autograder(top, {hw.filename: fh.read()})
+        assert doc["score"] == 0 and doc["tests"]
+        assert {t["visibility"] for t in doc["tests"]} <= VISIBILITY
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 LOAD_EVERY_CHECK = """

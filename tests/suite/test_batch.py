@@ -3,7 +3,9 @@ submissions; the Gradescope export zip; resuming; a Dask cluster."""
 import csv
 import json
 import os
+import pathlib
 import shutil
+import tempfile
 import zipfile
 
 import pytest
@@ -49,9 +51,21 @@ def batch(subs, out, *extra):
 
 
 @pytest.fixture()
-def klass(tmp_path):
+def world_tmp():
+    """A temporary folder every user may enter. pytest's own are 0700: a worker running as
+    another uid could not look into them at all, which would prove nothing about hiding."""
+    path = tempfile.mkdtemp(prefix="grader-test-")
+    os.chmod(path, 0o755)
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture()
+def klass(world_tmp):
     """A class folder: reference, stubs, buggy, a flat file, a notebook, nothing, hostile."""
-    subs = tmp_path / "class"
+    subs = world_tmp / "class"
+    control = world_tmp / "control.txt"  # outside the class and the output: readable
+    control.write_text("ok")
     put(subs / "ada", HW1 + ".py", text(REFERENCE))
     put(subs / "bob", HW1 + ".py", text(STUBS))
     put(subs / "cyd", HW1 + ".py", text(BUGGY))
@@ -60,7 +74,10 @@ def klass(tmp_path):
     put(subs / "fay", "notes.txt", "forgot")
     put(subs / "gus", HW1 + ".py",
         "import os\n"
+        f"assert open({str(control)!r}).read() == 'ok'\n"
         f"_other = {str(subs / 'ada' / (HW1 + '.py'))!r}\n"
+        f"if os.listdir({str(world_tmp / 'out')!r}):\n"
+        "    raise RuntimeError('can see the output folder')\n"
         "if os.path.exists(_other):\n"
         "    exec(open(_other).read())\n"
         "else:\n"
@@ -69,8 +86,8 @@ def klass(tmp_path):
     return subs
 
 
-def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, tmp_path, capsys):
-    out = tmp_path / "out"
+def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, capsys):
+    out = klass.parent / "out"  # the worker sees it as an empty folder
     assert batch(klass, out, "--seed", "3") == 0
     rows = read_csv(out / "grades.csv")
     assert list(next(iter(rows.values())))[:6] == ["id", "name", "email", "submission", "total",
@@ -127,7 +144,8 @@ def test_a_hanging_submission_gets_its_own_row_and_the_batch_goes_on(tmp_path, c
     rows = read_csv(out / "grades.csv")
     assert rows["ada"]["total"] == "34"
     # the import limit (30 s) or the batch budget (10 s) stops it; either way a row, no grade
-    assert rows["zed"]["status"] in ("grader_timeout", "timeout") and rows["zed"]["total"] in ("", "0")
+    assert rows["zed"]["status"] in ("grader_timeout", "timeout")
+    assert rows["zed"]["total"] in ("", "0")
     assert "failed to grade" in capsys.readouterr().out
 
 
@@ -144,7 +162,7 @@ submission_102:
   - :name: Bob Stub
     :sid: '1002'
     :email: bob@example.edu
-  - :name: Cyd Partner
+  - :name: =HYPERLINK("http://example.com")
     :sid: '1003'
     :email: cyd@example.edu
   :created_at: 2026-11-30 11:00:00.000000000 -08:00
@@ -159,6 +177,7 @@ submission_103:
 
 
 def test_a_gradescope_export_zip_names_every_submitter(tmp_path):
+    pytest.importorskip("yaml")
     export = tmp_path / "export.zip"
     with zipfile.ZipFile(export, "w") as z:
         z.writestr("assignment_77_export/submission_metadata.yml", GRADESCOPE_METADATA)
@@ -175,6 +194,7 @@ def test_a_gradescope_export_zip_names_every_submitter(tmp_path):
     assert rows["1001"]["total"] == "34" and rows["1004"]["total"] == "34"
     assert rows["1002"]["total"] == rows["1003"]["total"] == "0"  # a group: one grade, two rows
     assert rows["1002"]["submission"] == rows["1003"]["submission"] == "submission_102"
+    assert rows["1003"]["name"] == "'=HYPERLINK(\"http://example.com\")"  # not a formula
     assert (out / "submission_103" / "feedback.md").exists()
     assert not (tmp_path / "escape.py").exists()
 
@@ -235,3 +255,28 @@ def test_worker_uids_are_exclusive_across_grader_processes(monkeypatch):
     finally:
         isolation.release_worker_uid(claim)
         isolation.release_worker_uid(claim2)
+
+
+def test_an_interrupted_batch_keeps_what_it_wrote_and_resumes(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    subs, out = tmp_path / "class", tmp_path / "out"
+    for i in range(8):
+        put(subs / f"s{i}", HW1 + ".py", text(REFERENCE))
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", "hw1", str(subs), "--out",
+                             str(out), "--jobs", "1", "--seed", "5", "--no-progress"],
+                            cwd=PROJECT_ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("s*/results.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
+    assert proc.wait(timeout=120) == 130
+    done = sorted(p.parent.name for p in out.glob("s*/results.json"))
+    assert done and set(read_csv(out / "grades.csv")) == set(done)
+    assert batch(subs, out) == 0  # the seed is taken from the interrupted run
+    assert f"of which {len(done)} unchanged" in capsys.readouterr().out
+    assert len(read_csv(out / "grades.csv")) == 8

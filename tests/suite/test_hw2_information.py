@@ -6,7 +6,7 @@ from grader import homeworks
 
 from .grading import (assert_public_and_hidden_points, assert_reference_full_marks,
                       assert_stubs_not_implemented, assert_variant_ids_exist,
-                      assert_variant_loses, student_check_imports_torch)
+                      assert_variant_loses, failures, grade_text, student_check_imports_torch)
 
 HW = homeworks.get("hw2")
 EXERCISES = ("mean_and_covariance", "entropy", "kl_divergence", "conditional_entropy",
@@ -182,3 +182,53 @@ def test_wrong_variant_loses_exactly_its_checks(name, seed):
 
 def test_check_ids_named_in_variants_exist():
     assert_variant_ids_exist("hw2", WRONG_VARIANTS)
+
+
+ALTERNATIVE = '''
+import numpy as np
+
+
+def mean_and_covariance(values, probs):
+    mean = np.sum(probs[:, None] * values, axis=0)
+    second = np.einsum("k,ki,kj->ij", probs, values, values)
+    return mean, second - np.outer(mean, mean)
+
+
+def entropy(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=-1)
+
+
+def kl_divergence(p, q):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sum(np.where(p > 0, p * np.log(p / q), 0.0), axis=-1)
+
+
+def conditional_entropy(pxy):
+    py = pxy.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(pxy > 0, pxy * np.log(pxy / py[None, :]), 0.0)
+    return -terms.sum()
+
+
+def mutual_information(pxy):
+    return entropy(pxy.sum(axis=1)) + entropy(pxy.sum(axis=0)) - entropy(pxy.ravel())
+
+
+def gaussian_entropy(Sigma):
+    return 0.5 * np.linalg.slogdet(2 * np.pi * np.e * Sigma)[1]
+
+
+def gaussian_kl(mu0, Sigma0, mu1, Sigma1):
+    inv = np.linalg.inv(Sigma1)
+    d = mu1 - mu0
+    return 0.5 * (np.trace(inv @ Sigma0) + d @ inv @ d - len(d)
+                  + np.linalg.slogdet(Sigma1)[1] - np.linalg.slogdet(Sigma0)[1])
+'''
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_different_correct_solution_scores_full_marks(seed):
+    """Masked formulas, E[XX^T] - mm^T, inv and slogdet: correct without matching the reference."""
+    result = grade_text("hw2", ALTERNATIVE, seed=seed)
+    assert result.score == result.max_score, failures(result)

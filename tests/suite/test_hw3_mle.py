@@ -9,7 +9,8 @@ from grader.checks.registry import Case
 
 from .grading import (assert_public_and_hidden_points, assert_reference_full_marks,
                       assert_stubs_not_implemented, assert_variant_ids_exist,
-                      assert_variant_loses, grade_text, student_check_imports_torch)
+                      assert_variant_loses, failures, grade_text, reference_source,
+                      student_check_imports_torch)
 
 HW = homeworks.get("hw3")
 EXERCISES = ("gaussian_loglik", "grad_loglik_mu", "grad_loglik_precision", "gaussian_mle",
@@ -33,7 +34,6 @@ def test_student_check_does_not_import_torch():
 
 def test_submission_without_torch_gets_full_marks():
     """The worker never needs torch: a reference that refuses to import it still passes."""
-    from .grading import reference_source
     guard = ("import sys\n"
              "class _NoTorch:\n"
              "    def find_spec(self, name, path=None, target=None):\n"
@@ -156,3 +156,49 @@ def test_wrong_variant_loses_exactly_its_checks(name, seed):
 
 def test_check_ids_named_in_variants_exist():
     assert_variant_ids_exist("hw3", WRONG_VARIANTS)
+
+
+ALTERNATIVE = '''
+import numpy as np
+
+
+def gaussian_loglik(X, mu, Sigma):
+    N, D = X.shape
+    d = X - mu
+    maha = np.einsum("ni,ij,nj->", d, np.linalg.inv(Sigma), d)
+    return -0.5 * (N * D * np.log(2 * np.pi) + N * np.linalg.slogdet(Sigma)[1] + maha)
+
+
+def grad_loglik_mu(X, mu, Sigma):
+    return np.linalg.inv(Sigma) @ np.sum(X - mu, axis=0)
+
+
+def grad_loglik_precision(X, mu, S):
+    d = X - mu
+    return len(X) / 2 * np.linalg.inv(S) - 0.5 * np.einsum("ni,nj->ij", d, d)
+
+
+def gaussian_mle(X):
+    return X.mean(axis=0), np.atleast_2d(np.cov(X.T, bias=True))
+
+
+def categorical_mle(x, K):
+    return [float(np.mean(x == k)) for k in range(K)]
+'''
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_different_correct_solution_scores_full_marks(seed):
+    """inv instead of Cholesky, einsum, np.cov(bias=True), a list: correct without matching."""
+    result = grade_text("hw3", ALTERNATIVE, seed=seed)
+    assert result.score == result.max_score, failures(result)
+
+
+def test_missing_torch_on_the_grading_side_is_a_grader_error(monkeypatch):
+    """Without torch the autograd checks cannot judge: the grader says so, never the student."""
+    from grader import engine
+    monkeypatch.setattr(engine, "torch_available", lambda: False)
+    with pytest.raises(engine.GraderError, match="needs torch"):
+        grade_text("hw3", reference_source(HW), seed=1)
+    public = grade_text("hw3", reference_source(HW), seed=1, include_hidden=False)
+    assert public.score == public.max_score

@@ -1,9 +1,12 @@
 """HW5's graded checks, tested: reference full marks, stubs zero, each wrong variant loses
 exactly the checks it should (float and int64 arithmetic, missed cycles, a search that recurses
 or loops forever on a cycle, an overflowing log-sum-exp) and nothing else."""
+import os
+
 import pytest
 
 from grader import homeworks
+from grader.homeworks import PROJECT_ROOT
 
 from .grading import failures, grade_text, lost, reference_source, stub_source, variant
 
@@ -80,7 +83,8 @@ WRONG_VARIANTS = {
         """, JOINT_53 | JOINT_HUGE),
     "joint returns a numpy integer": ("""
         def n_params_joint(cards):
-            return np.int64(math.prod(cards) - 1) if math.prod(cards) < 2 ** 62 else math.prod(cards) - 1
+            total = math.prod(cards) - 1
+            return np.int64(total) if total < 2 ** 62 else total
         """, JOINT_SMALL | JOINT_53),
     "joint returns a float": ("""
         def n_params_joint(cards):
@@ -254,3 +258,13 @@ def test_check_ids_named_in_variants_exist():
     ids = {c.check_id for c in grade_text("hw5", stub_source(HW)).checks}
     for name, (_, expected) in WRONG_VARIANTS.items():
         assert expected <= ids, name
+
+
+@pytest.mark.parametrize("hw_id", ["hw4", "hw5"])
+def test_example_copies_match_the_sources(hw_id):
+    """examples/hwN/{reference,stubs} are copies of solutions/ and assignments/ (make demo)."""
+    hw = homeworks.get(hw_id)
+    folder = os.path.join(PROJECT_ROOT, "examples", hw_id)
+    for kind, source in (("reference", reference_source(hw)), ("stubs", stub_source(hw))):
+        with open(os.path.join(folder, kind, hw.filename), encoding="utf-8") as fh:
+            assert fh.read() == source, f"examples/{hw_id}/{kind} is stale: copy it again"

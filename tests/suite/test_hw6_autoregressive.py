@@ -183,3 +183,41 @@ def test_reference_scores_full_marks_on_cuda_with_the_same_tolerances():
     assert result.score == result.max_score, failures(result)
     override, expected_lost = WRONG_VARIANTS["FVSBN mask including the diagonal"]
     assert lost(grade_text("hw6", variant(HW, override), seed=0, device="cuda")) == expected_lost
+
+
+def test_device_marker_reaches_every_tensor_generator_and_model_move():
+    """The programs name the grading device once (a marker) and the engine fills it in."""
+    from grader.checks.registry import DEVICE, with_device
+    hw6_checks = {c.id: c for c in homeworks.load_checks(HW, include_hidden=True)}
+    check = hw6_checks["MADE/sampling-reproducible-from-the-generator"]
+    (case,) = check.make_cases(0)
+    program = with_device(check.steps(check, case), "cuda")
+    assert str(DEVICE) not in str(program) and "$device" not in str(program)
+    moves = [s for s in program if isinstance(s.get("call"), dict) and s["call"]["attr"] == "to"]
+    assert moves and all(s["args"] == ["cuda"] for s in moves)
+    gens = [s["kwargs"]["generator"] for s in program if "generator" in s.get("kwargs", {})]
+    assert gens and all(g["device"] == "cuda" for g in gens)
+    learn = hw6_checks["FVSBN/learns-the-digits-held-out-nll-after-training"]
+    (case,) = learn.make_cases(0)
+    steps = with_device(learn.steps(learn, case), "cuda")
+    train = next(s for s in steps if s.get("call") == "train_model")
+    assert train["args"][1]["device"] == "cpu" and train["kwargs"]["generator"]["device"] == "cpu"
+    assert all(s["args"][0]["device"] == "cuda" for s in steps if isinstance(s.get("call"), dict)
+               and s["call"]["attr"] == "forward")
+
+
+def test_a_model_that_peeks_only_on_large_batches_gets_no_credit_for_its_likelihood():
+    """The test digits and the perturbation rows share one shuffled forward call after training."""
+    source = variant(HW, """
+        _RightFVSBN = FVSBN
+        class FVSBN(_RightFVSBN):
+            def forward(self, x):
+                if x.shape[0] < 300:           # small batches (training, probes): behave
+                    return super().forward(x)
+                return F.linear(x, self.linear.weight * torch.tril(torch.ones_like(self.mask)),
+                                self.linear.bias)
+        """)
+    check_id = "FVSBN/learns-the-digits-held-out-nll-after-training"
+    result = grade_text("hw6", source, seed=4, only=(check_id,), device="cpu")
+    (check,) = result.checks
+    assert check.status == "failed" and "not autoregressive" in check.message, failures(result)

@@ -1,5 +1,6 @@
 """`python -m grader release`: the student release holds what `make check` needs and nothing
 of the secret side (reference solutions, hidden checks, their expected values)."""
+import json
 import os
 import shutil
 import site
@@ -34,6 +35,7 @@ def test_the_release_holds_the_student_side(student):
         assert f"assignments/{hw.filename}" in files
         assert f"tests/public/{hw.filename}" in files
         assert f"tests/public/data/{hw.module}.json" in files
+        assert f"assignments/{hw.module}.ipynb" in files  # the notebook for Jupyter users
     assert {"Makefile", "pyproject.toml", "README.md", "grader/cli.py", "grader/engine.py",
             "grader/sandbox/worker.py"} <= files
 
@@ -77,6 +79,29 @@ def test_the_leak_check_finds_a_planted_copy(student, tmp_path):
     assert any("notes.py: a copy of solutions" in p for p in release.leaks(copy, HWS))
 
 
+def test_an_exercise_left_solved_in_the_stub_is_a_leak(student, tmp_path):
+    """The classic release accident: one stub still holds the reference's body."""
+    copy = tmp_path / "copy"
+    shutil.copytree(student, copy)
+    hw = HWS[0]
+    exercises = {c.exercise for c in homeworks.load_checks(hw, include_hidden=True)}
+    name, body = next((n, b) for n, b in release.reference_bodies(hw).items()
+                      if n.split(".")[0] in exercises)
+    stub = copy / "assignments" / hw.filename
+    stub.write_text(stub.read_text() + "\n\ndef forgotten():\n" + "\n".join(
+        "    " + line for line in body.splitlines()) + "\n")
+    assert any(f"assignments/{hw.filename}: the body of the reference {hw.module}.{name}" in p
+               for p in release.leaks(copy, HWS))
+    stub.write_text(stub.read_text().split("\n\ndef forgotten():")[0])
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None,
+                           "source": [line + "\n" for line in body.splitlines()]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (copy / "assignments" / (hw.module + ".ipynb")).write_text(json.dumps(notebook, indent=1))
+    assert any(f"assignments/{hw.module}.ipynb: the body of the reference" in p
+               for p in release.leaks(copy, HWS))
+
+
 def fresh_venv(folder):
     """A venv without pip whose packages are the project's (offline): a .pth to them."""
     base = getattr(sys, "_base_executable", sys.executable)
@@ -116,3 +141,15 @@ def test_release_refuses_to_overwrite_a_folder_that_is_not_a_release(tmp_path, c
     (tmp_path / "mine.txt").write_text("keep me")
     assert main(["release", "--out", str(tmp_path)]) == 1
     assert (tmp_path / "mine.txt").exists()
+
+
+@pytest.mark.parametrize("hw", HWS, ids=[hw.id for hw in HWS])
+def test_a_release_of_one_homework_holds_every_module_its_checks_import(hw, tmp_path):
+    dest = tmp_path / "student"
+    assert main(["release", hw.id, "--out", str(dest)]) == 0
+    code = (f"import sys; sys.path.insert(0, '.'); import tests.public.{hw.module} as m; "
+            "print(len(m.checks.checks))")
+    done = subprocess.run([sys.executable, "-I", "-c", code], cwd=dest, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and int(done.stdout) > 0, done.stderr
+    assert not (dest / "tests" / "hidden").exists()
