@@ -4,11 +4,13 @@
 
 - a markdown cell with the module docstring (title, conventions);
 - a setup cell that makes the notebook API importable (``grader = Notebook("hw1")``);
-- the module's top-level code other than functions (imports, constants) in one cell;
-- per exercise (each stub of the module, in order): a markdown cell
-  with its docstring (the math, shapes and graded edge cases), a code cell with
-  the stub (signature, one-line docstring, ``raise NotImplementedError``) and a
-  check cell ``grader.check("name")``;
+- per exercise (each stub of the module: a public function or class whose body
+  raises ``NotImplementedError``, in order): a markdown cell with its docstring
+  (the math, shapes and graded edge cases), a code cell with the stub (a
+  function's docstring shortened to its summary line; a class as written) and,
+  when the exercise has public checks, a check cell ``grader.check("name")``;
+- the module's other top-level code (imports, constants, provided helpers such
+  as hw6's ``load_digits``) in code cells where it stands between the exercises;
 - a final cell ``grader.check_all()``.
 
 Output is deterministic (fixed cell ids, sorted keys, no outputs), so a test can
@@ -23,6 +25,7 @@ import textwrap
 
 import nbformat
 
+from . import homeworks
 from .homeworks import PROJECT_ROOT
 
 NBFORMAT_MINOR = 5
@@ -103,7 +106,7 @@ def exercises(tree):
 
 
 def exercises_of(hw):
-    """The exercise functions (syntax nodes) of a homework's assignment module."""
+    """The exercise functions and classes (syntax nodes) of a homework's assignment module."""
     with open(assignment_path(hw), encoding="utf-8") as fh:
         return exercises(ast.parse(fh.read()))
 
@@ -131,29 +134,62 @@ def _def_without_docstring(node, lines):
     return "\n".join(parts)
 
 
-def _preamble(tree, lines, skip):
-    """Top-level code that is neither the module docstring nor an exercise (imports, helpers)."""
-    chunks = []
+def _start(node):
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _is_docstring(i, node):
+    return i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+
+
+def _layout(tree, lines):
+    """The module as ``[(exercise node or None, code)]`` in order: runs of other top-level
+    code (imports, constants, private helpers) between the exercises are ``None`` entries,
+    kept as written (comments and blank lines included)."""
+    parts, pending = [], []
+    public = set(exercises(tree))
+
+    def flush():
+        if pending:
+            parts.append((None, _segment(lines, _start(pending[0]), pending[-1].end_lineno)))
+            pending.clear()
+
     for i, node in enumerate(tree.body):
-        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
-                and isinstance(node.value.value, str):
+        if _is_docstring(i, node):
             continue
-        if node in skip:
-            continue
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        chunks.append(_segment(lines, start, node.end_lineno))
-    return "\n\n".join(chunks)
+        if node in public:
+            flush()
+            parts.append((node, _def_without_docstring(node, lines)))
+        else:
+            pending.append(node)
+    flush()
+    return parts
 
 
-def build(hw, source=None, *, setup=None):
+def _preamble(tree, lines, skip):
+    """Top-level code that is neither the module docstring nor in ``skip`` (imports, helpers)."""
+    return "\n\n".join(_segment(lines, _start(node), node.end_lineno)
+                        for i, node in enumerate(tree.body)
+                        if not _is_docstring(i, node) and node not in skip)
+
+
+def checked_exercises(hw):
+    """Names of the exercises that have public checks (they get a check cell)."""
+    return {c.exercise for c in homeworks.load_checks(hw, include_hidden=False)}
+
+
+def build(hw, source=None, *, setup=None, checked=None):
     """The student notebook of ``hw`` (an ``nbformat`` node) from its module's source text.
 
     ``source`` defaults to ``assignments/hwN_topic.py``; ``setup`` replaces the setup
-    cell (the otter export uses ``otter.Notebook()``).
+    cell (the otter export uses ``otter.Notebook()``); ``checked`` names the exercises
+    that get a check cell (default: those with public checks).
     """
     if source is None:
         with open(assignment_path(hw), encoding="utf-8") as fh:
             source = fh.read()
+    checked = checked_exercises(hw) if checked is None else set(checked)
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     nb = nbformat.v4.new_notebook()
@@ -170,19 +206,20 @@ def build(hw, source=None, *, setup=None):
         "above it on this notebook **as saved** (save it first).",
         id="intro"))
     cells.append(nbformat.v4.new_code_cell(setup or SETUP_SOURCE.format(hw=hw.id), id="setup"))
-    funcs = exercises(tree)
-    preamble = _preamble(tree, lines, set(funcs))
-    if preamble:
-        cells.append(nbformat.v4.new_code_cell(preamble, id="imports"))
-    for number, node in enumerate(funcs, start=1):
-        doc = ast.get_docstring(node) or ""
+    number, previous = 0, None
+    for node, code in _layout(tree, lines):
+        if node is None:
+            cell_id = "imports" if previous is None else _cell_id("after", previous)
+            cells.append(nbformat.v4.new_code_cell(code, id=cell_id))
+            continue
+        number, previous = number + 1, node.name
         cells.append(nbformat.v4.new_markdown_cell(
-            f"## Exercise {number}: `{node.name}`\n\n{_markdown(doc)}",
+            f"## Exercise {number}: `{node.name}`\n\n{_markdown(ast.get_docstring(node) or '')}",
             id=_cell_id("doc", node.name)))
-        cells.append(nbformat.v4.new_code_cell(_def_without_docstring(node, lines),
-                                               id=_cell_id("code", node.name)))
-        cells.append(nbformat.v4.new_code_cell(f'grader.check("{node.name}")',
-                                               id=_cell_id("check", node.name)))
+        cells.append(nbformat.v4.new_code_cell(code, id=_cell_id("code", node.name)))
+        if node.name in checked:
+            cells.append(nbformat.v4.new_code_cell(f'grader.check("{node.name}")',
+                                                   id=_cell_id("check", node.name)))
     cells.append(nbformat.v4.new_markdown_cell("## All public checks", id="all-doc"))
     cells.append(nbformat.v4.new_code_cell("grader.check_all()", id="all-check"))
     nbformat.validate(nb)
@@ -214,9 +251,7 @@ def fill(nb, source):
         elif cell.get("id", "").startswith("code-"):
             node = defs.get(cell.id[len("code-"):])
             if node is not None:
-                cell.source = _segment(lines, min([node.lineno] + [d.lineno for d in
-                                                                   node.decorator_list]),
-                                       node.end_lineno)
+                cell.source = _segment(lines, _start(node), node.end_lineno)
     return out
 
 

@@ -78,8 +78,9 @@ class Notebook:
     """The public checks of one homework, run on its saved notebook.
 
     ``homework`` is an id such as ``hw1``; ``path`` is the notebook file
-    (default: ``hwN_topic.ipynb`` in the current folder, which is where Jupyter
-    starts the kernel, else under ``assignments/``).
+    (default: the notebook Jupyter says it runs, else ``hwN_topic.ipynb`` in the
+    current folder, which is where Jupyter starts the kernel, else under
+    ``assignments/``).
     """
 
     def __init__(self, homework, path=None):
@@ -89,6 +90,9 @@ class Notebook:
 
     def _default_path(self):
         name = self.hw.module + ".ipynb"
+        session = os.environ.get("JPY_SESSION_NAME", "")  # Jupyter's path of this notebook
+        if session.endswith(".ipynb") and os.path.isfile(session):
+            return session
         for folder in (os.getcwd(), os.path.join(os.getcwd(), "assignments")):
             if os.path.isfile(os.path.join(folder, name)):
                 return os.path.join(folder, name)
@@ -104,6 +108,9 @@ class Notebook:
             raise FileNotFoundError(f"{self.path} does not exist: save the notebook under that "
                                     f"name, or pass its path: Notebook({self.hw.id!r}, path=...)")
         warnings = self._unsaved_warning()
+        if os.path.basename(self.path) != self.hw.module + ".ipynb":
+            warnings.append(f"this notebook is named {os.path.basename(self.path)}: submit it as "
+                            f"{self.hw.module}.ipynb, the name the grader looks for")
         source = find_source(self.hw, self.path)
         only = [name] if name else []
         try:

@@ -14,13 +14,16 @@ checks are ``hidden=True`` with their cases drawn from ``seed`` (so a course
 picks the hidden cases once, when it exports). The expected values are
 computed by the reference on the exporting side and written as literals.
 
-A check is exported when it is one call of the exercise compared with the
-reference by a tolerance judge (``close`` or ``close_tuple``). Reference-free
-checks (statistical tests, reproducibility) and multi-step programs need this
-grader's engine and are listed in the README instead. Exported tests run the
+A check is exported when it is one call of the exercise judged by a judge
+that declares what it compares: a tolerance (``close``, ``close_tuple``), an
+exact Python int (``exact_int``) or a builtin exception (``raises``).
+Reference-free checks (statistical tests, properties), other judges and
+multi-step programs need this grader's engine and are listed in the README
+instead. Exported tests run the
 way otter runs them, inside the student's kernel, with the weaknesses that
 this project's README lists ("Compared with otter-grader 7").
 """
+import inspect
 import json
 import math
 import os
@@ -29,6 +32,7 @@ import numpy as np
 
 from . import engine, homeworks, nbgen
 from .checks.registry import single_call
+from .sandbox import callables as callables_module
 
 OTTER_VERSION = "7.0.0"
 
@@ -42,7 +46,8 @@ def literal(value):
     if value is None or isinstance(value, (bool, str)):
         return repr(value)
     if isinstance(value, (int, np.integer)):
-        return repr(int(value))
+        value = int(value)
+        return repr(value) if abs(value) < 10**30 else ("-" if value < 0 else "") + hex(abs(value))
     if isinstance(value, (float, np.floating)):
         value = float(value)
         if math.isfinite(value):
@@ -60,6 +65,8 @@ def literal(value):
     if isinstance(value, dict):
         if "$rng" in value:
             return f"np.random.default_rng({int(value['$rng'])})"
+        if "$fn" in value and not value.get("save"):
+            return f"callables_make({value['$fn']!r}, {literal(value.get('kw', {}))})"
         if any(str(k).startswith("$") for k in value):
             raise NotExportable(f"an argument is a worker-side object {sorted(value)}")
         return "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in value.items()) + "}"
@@ -73,35 +80,46 @@ def _tolerance(tol, case, index=None):
 
 
 def _comparison(check, case):
-    """``(names, [(rtol, atol), ...])`` of a tolerance judge for one case (names None: single)."""
-    tolerance = getattr(check.judge, "tolerance", None)
+    """How the exported test judges one case: ``dict(kind=..., ...)`` (see ``_run`` below)."""
+    judge = check.judge
+    if getattr(judge, "raises", None):
+        if "." in judge.raises:
+            raise NotExportable("it expects an exception class that is not a builtin")
+        return {"kind": "raises", "name": judge.raises}
+    if check.expected is None:
+        raise NotExportable("it has no expected value (a property or a statistical test)")
+    if getattr(judge, "exact_int", False):
+        return {"kind": "exact_int"}
+    tolerance = getattr(judge, "tolerance", None)
     if tolerance is None:
         raise NotExportable("its judge is not a tolerance comparison with the reference")
     rtol, atol = tolerance
-    names = getattr(check.judge, "names", None)
+    names = getattr(judge, "names", None)
     if names is None:
-        return None, [(_tolerance(rtol, case), _tolerance(atol, case))]
-    return list(names), [(_tolerance(rtol, case, i), _tolerance(atol, case, i))
-                         for i in range(len(names))]
+        return {"kind": "close", "tolerance": (_tolerance(rtol, case), _tolerance(atol, case))}
+    return {"kind": "parts", "names": list(names),
+            "tolerances": [(_tolerance(rtol, case, i), _tolerance(atol, case, i))
+                           for i in range(len(names))]}
 
 
 def _case_literal(check, case, expected):
-    names, tolerances = _comparison(check, case)
+    how = ", ".join(f"{k}={v!r}" for k, v in _comparison(check, case).items())
     return (f"    dict(id={case.id!r}, args={literal(tuple(case.args))}, "
             f"kwargs={literal(dict(case.kwargs))},\n"
-            f"         expected={literal(expected)},\n"
-            f"         names={names!r}, tolerances={tolerances!r}),")
+            f"         expected={literal(expected)}, {how}),")
 
 
 TEST_HEADER = '''"""otter tests of `{exercise}`, exported from the course grader ({hw}, hidden seed {seed}).
 
 Regenerate with `python -m grader export-otter {hw} OUTDIR --seed {seed}`; do not edit.
 """
+import builtins
+
 import numpy as np
 from otter.test_files import test_case
 
 OK_FORMAT = False
-
+{callables}
 name = {exercise!r}
 points = None
 
@@ -117,14 +135,26 @@ def _close(got, expected, rtol, atol, what):
 def _run(function, cases):
     assert callable(function), "{exercise} is not defined"
     for case in cases:
+        where = f"case {{case['id']}}"
+        if case["kind"] == "raises":
+            try:
+                function(*case["args"], **case["kwargs"])
+            except Exception as exc:  # noqa: BLE001
+                assert isinstance(exc, getattr(builtins, case["name"])), \
+                    f"{{where}}: raised {{type(exc).__name__}}, expected a {{case['name']}}"
+                continue
+            raise AssertionError(f"{{where}}: returned instead of raising {{case['name']}}")
         got = function(*case["args"], **case["kwargs"])
-        if case["names"] is None:
-            _close(got, case["expected"], *case["tolerances"][0], f"case {{case['id']}}: result")
-            continue
-        assert len(got) == len(case["names"]), \\
-            f"case {{case['id']}}: return {{len(case['names'])}} values"
-        for part, exp, tol, what in zip(got, case["expected"], case["tolerances"], case["names"]):
-            _close(part, exp, *tol, f"case {{case['id']}}: {{what}}")
+        if case["kind"] == "exact_int":
+            assert type(got) is int, f"{{where}}: return a Python int, not {{type(got).__name__}}"
+            assert got == case["expected"], f"{{where}}: wrong count"
+        elif case["kind"] == "close":
+            _close(got, case["expected"], *case["tolerance"], f"{{where}}: result")
+        else:
+            assert len(got) == len(case["names"]), f"{{where}}: return {{len(case['names'])}} values"
+            for part, exp, tol, what in zip(got, case["expected"], case["tolerances"],
+                                            case["names"]):
+                _close(part, exp, *tol, f"{{where}}: {{what}}")
 '''
 
 TEST_CASE = '''
@@ -140,6 +170,12 @@ def test_{n}({exercise}):
 '''
 
 
+# The worker's helper functions (sgd's gradients, energies), inlined where a case uses them.
+_CALLABLES = ("\n\n# --- grader/sandbox/callables.py, inlined: the helper functions that cases pass ---\n"
+              + inspect.getsource(callables_module).split('"""', 2)[2].strip()
+              + "\n\ncallables_make = make\n")
+
+
 def export(hw, outdir, *, seed=0):
     """Write the otter assignment of ``hw`` under ``outdir``; returns ``(exported, skipped)``.
 
@@ -151,8 +187,8 @@ def export(hw, outdir, *, seed=0):
     by_exercise, exported, skipped = {}, [], []
     for check in homeworks.load_checks(hw, include_hidden=True):
         try:
-            if check.steps is not single_call or check.expected is None:
-                raise NotExportable("it is not one call compared with the reference")
+            if check.steps is not single_call:
+                raise NotExportable("it is a program of several steps, not one call")
             cases = "\n".join(_case_literal(check, case, expected)
                               for case, expected in expectations.cases(check))
         except NotExportable as exc:
@@ -161,14 +197,17 @@ def export(hw, outdir, *, seed=0):
         by_exercise.setdefault(check.exercise, []).append((check, cases))
         exported.append(check.id)
     for exercise, entries in by_exercise.items():
-        text = TEST_HEADER.format(exercise=exercise, hw=hw.id, seed=seed)
+        uses = any("callables_make(" in cases for _, cases in entries)
+        text = TEST_HEADER.format(exercise=exercise, hw=hw.id, seed=seed,
+                                  callables=_CALLABLES if uses else "")
         for n, (check, cases) in enumerate(entries, start=1):
             title = check.title + ("" if check.public else " [hidden]")
             text += TEST_CASE.format(n=n, cases=cases, title=f"{exercise}: {title}",
                                      points=check.points, hidden=not check.public,
                                      exercise=exercise)
         _write(os.path.join(outdir, "tests", f"{exercise}.py"), text)
-    nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE)
+    checked = {check_id.split("/")[0] for check_id in exported}
+    nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE, checked=checked)
     _write(os.path.join(outdir, f"{hw.module}.ipynb"), nbgen.dumps(nb))
     _write(os.path.join(outdir, "requirements.txt"), "numpy\n")
     _write(os.path.join(outdir, "otter_config.json"),

@@ -105,6 +105,7 @@ def raises(name):
         got = outputs[-1] if outputs else None
         return Verdict.fail(f"returned {_short(got)} instead of raising {name}")
     judge.judges_exceptions = True
+    judge.raises = name  # read back by exporters (otter_export.py)
     return judge
 
 
@@ -131,6 +132,7 @@ def exact_int(*, name="result"):
         if got != expected:
             return Verdict.fail(f"{name} is {_int_text(got)}, expected {_int_text(expected)}")
         return PASS
+    judge.exact_int = True  # read back by exporters (otter_export.py)
     return judge
 
 

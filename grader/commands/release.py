@@ -1,9 +1,10 @@
 """``release``: the student repository, ``dist/student/`` — stubs, public checks, the engine.
 
-What ships: ``assignments/<module>.py`` (the stubs), ``tests/public/<module>.py`` and its
-expected values ``tests/public/data/<module>.json``, the data files the checks read
-(``Homework.data_files``, e.g. the HW6 digits), the ``grader`` package (what
-``make check`` runs), and a student ``Makefile``, ``pyproject.toml`` and ``README.md``.
+What ships: ``assignments/<module>.py`` (the stubs) and its notebook ``<module>.ipynb``,
+``tests/public/<module>.py`` and its expected values ``tests/public/data/<module>.json``,
+the data files the checks read (``Homework.data_files``, e.g. the HW6 digits), the
+``grader`` package (what ``make check`` and the notebooks' check cells run), and a student
+``Makefile``, ``pyproject.toml`` and ``README.md``.
 What never ships: ``solutions/``, ``tests/hidden/``, examples, the project's own tests.
 The release is verified before the command succeeds (``leaks``): no file equal to a
 reference or hidden-check file, no reference function body in any file, no public data
@@ -131,6 +132,11 @@ def student_readme(hws):
         with fresh random cases and the edge cases of the docstrings. A check that fails
         prints the case, what was expected and what your code returned, and the command
         that reruns just that case.
+
+        Prefer Jupyter? `assignments/hwN_topic.ipynb` holds the same stubs, one cell each,
+        with a check cell after each exercise (`grader.check("name")`): it runs the same
+        public checks on the notebook as saved, so save before checking. `make check`
+        grades whichever of the two files you saved last.
 
         Submit `hwN_topic.py` (or the notebook `hwN_topic.ipynb`, same functions in code
         cells) under exactly that name.

@@ -26,7 +26,7 @@ def cell_number(nb, cell_id):
 
 
 def save(folder, nb):
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{HW.module}.ipynb"
     path.write_text(nbgen.dumps(nb), encoding="utf-8")
     return folder
@@ -160,3 +160,18 @@ def test_with_both_files_the_one_saved_last_is_graded_and_said(tmp_path):
     os.utime(nb_path, (1_000, 1_000))
     result, _ = grade_submission(HW, str(folder), seed=1, include_hidden=False)
     assert result.score == 0 and "old module" in result.import_message
+
+
+def test_in_a_batch_a_malformed_notebook_costs_only_its_student(tmp_path):
+    import csv
+    klass = tmp_path / "class"
+    save(klass / "ann", reference_notebook())
+    (klass / "ben").mkdir(parents=True)
+    (klass / "ben" / f"{HW.module}.ipynb").write_text('{"cells": [oops', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", "hw1", str(klass), "--out", str(out), "--jobs", "1", "--no-progress",
+                 "--seed", "2"]) == 0
+    with open(out / "grades.csv", encoding="utf-8", newline="") as fh:
+        rows = {row["id"]: row for row in csv.DictReader(fh)}
+    assert rows["ann"]["total"] == rows["ann"]["max"] and float(rows["ann"]["max"]) > 0
+    assert rows["ben"]["total"] == "0" and "not a readable notebook" in rows["ben"]["reason"]

@@ -28,14 +28,15 @@ def test_committed_notebook_is_up_to_date_with_its_module(hw):
 
 
 @pytest.mark.parametrize("hw", HOMEWORKS, ids=lambda hw: hw.id)
-def test_one_stub_cell_and_one_check_cell_per_exercise_in_module_order(hw):
+def test_one_stub_cell_per_exercise_and_a_check_cell_per_publicly_checked_one(hw):
     nb = nbgen.build(hw)
     ids = [c.id for c in nb.cells]
     assert len(ids) == len(set(ids))
-    names = [c.exercise for c in homeworks.load_checks(hw, include_hidden=False)]
-    names = list(dict.fromkeys(names))  # the graded exercises, in check order
+    names = [node.name for node in nbgen.exercises_of(hw)]   # the stubs, in module order
+    public = nbgen.checked_exercises(hw)
+    assert public <= set(names), "every publicly checked exercise is a stub of the module"
     checks = [c.source for c in nb.cells if c.id.startswith("check-")]
-    assert checks == [f'grader.check("{n}")' for n in names]
+    assert checks == [f'grader.check("{n}")' for n in names if n in public]
     for name in names:
         stub = next(c for c in nb.cells if c.id == f"code-{name}").source
         assert stub.startswith((f"def {name}(", f"class {name}(")) \
@@ -133,7 +134,7 @@ def test_executed_notebook_with_the_reference_passes_every_check_cell(hw, tmp_pa
     nb = nbgen.fill(nbgen.build(hw), reference_source(hw))
     _save(tmp_path / f"{hw.module}.ipynb", nb)
     outputs = _check_outputs(_execute(nb, tmp_path, monkeypatch))
-    assert set(outputs) == {n.name for n in nbgen.exercises_of(hw)} | {"check"}
+    assert set(outputs) == nbgen.checked_exercises(hw) | {"check"}
     for name, text in outputs.items():
         got, best = SCORE.search(text).groups()
         assert got == best and float(best) > 0, f"{name}:\n{text}"
@@ -158,3 +159,12 @@ def test_kernel_code_that_is_not_saved_yet_gets_a_warning(tmp_path, monkeypatch)
     text = _check_outputs(_execute(nb, tmp_path, monkeypatch))["gaussian_logpdf"]
     assert "not implemented yet" in text
     assert "WARNING" in text and "save the notebook" in text
+
+
+def test_api_finds_the_notebook_jupyter_runs_and_warns_about_its_name(tmp_path, monkeypatch):
+    hw = homeworks.get("hw1")
+    path = _save(tmp_path / "hw1_gaussians (1).ipynb", nbgen.build(hw))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    result = Notebook("hw1").check("gaussian_logpdf")
+    assert result.score == 0 and "not implemented yet" in result.summary
+    assert "submit it as hw1_gaussians.ipynb" in result.summary
