@@ -52,49 +52,67 @@ def bench_check_and_grade(repeat):
     return seconds
 
 
-def bench_otter(our_seconds, repeat):
-    otter = shutil.which("otter", path=os.path.join(ROOT, ".venv-otter", "bin")) or \
-        shutil.which("otter")
-    print("otter-grader comparison (HW1, same public and hidden cases)")
+def _otter_command():
+    """How to run otter-grader: ``OTTER_BIN``, or the otter of this interpreter, or None."""
+    if os.environ.get("OTTER_BIN"):
+        return [os.environ["OTTER_BIN"]]
+    sibling = os.path.join(os.path.dirname(PY), "otter")
+    return [sibling] if os.path.exists(sibling) else None
+
+
+def bench_otter(repeat):
+    """The same HW1 notebook (reference filled in) graded by ``otter run`` and by us."""
+    print("otter-grader 7 comparison (HW1: the same notebook, otter's exported tests)")
+    otter = _otter_command()
     if not otter:
-        row("otter run", "skipped", "install with `make bench-otter-env`")
+        row("otter run", "skipped", "pip install '.[otter]' or set OTTER_BIN")
         return
+    sys.path.insert(0, ROOT)
+    from grader import homeworks, nbgen, otter_export
+    hw = homeworks.get("hw1")
     tmp = tempfile.mkdtemp()
-    try:
-        subprocess.run([PY, "-m", "grader", "export-otter", "hw1", tmp, "--seed", "1"], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except subprocess.CalledProcessError as exc:
-        row("otter run", "skipped", f"export-otter failed: {exc.stderr.decode()[-200:]}")
-        return
+    exported, _ = otter_export.export(hw, tmp, seed=1)
+    subprocess.run(otter + ["generate"], cwd=tmp, check=True, capture_output=True)
     sub = os.path.join(tmp, "submission")
-    os.makedirs(sub, exist_ok=True)
-    shutil.copy(os.path.join(ROOT, "solutions", "hw1_gaussians.py"), sub)
-    cmd = [otter, "run", "-a", os.path.join(tmp, "autograder.zip"), "-o", tmp, sub]
-    try:
-        seconds = timed(cmd, repeat=1)
-    except subprocess.CalledProcessError as exc:
-        row("otter run", "failed", exc.stderr.decode()[-200:])
-        return
-    row("otter run (reference)", f"{seconds:.2f} s")
-    row("ratio otter / ours", f"{seconds / our_seconds:.1f}x", "target >= 5x")
+    os.makedirs(sub)
+    with open(os.path.join(ROOT, "solutions", hw.filename), encoding="utf-8") as fh:
+        notebook = nbgen.fill(nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE), fh.read())
+    path = os.path.join(sub, hw.module + ".ipynb")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(nbgen.dumps(notebook))
+    theirs = timed(otter + ["run", "--no-logo", "-a", os.path.join(tmp, "autograder.zip"),
+                            "-o", sub, path], repeat=1, cwd=tmp)
+    ours = timed([PY, "-m", "grader", "grade", "hw1", path, "--out",
+                  os.path.join(tmp, "ours.json"), "--seed", "1", "--quiet"], repeat)
+    row(f"otter run (its {len(exported)} exported checks)", f"{theirs:.2f} s")
+    row("python -m grader grade, same notebook (all checks)", f"{ours:.2f} s")
+    row("ratio otter / ours", f"{theirs / ours:.1f}x", "target >= 5x")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
-def bench_batch(hw, n, jobs):
-    """Grade ``n`` copies of the example submissions with ``grader batch``."""
+def bench_batch(hw_id, n, sources, label):
+    """Grade a class of ``n`` submissions (copies of the files ``sources``, in turn) with
+    ``python -m grader batch`` (default executor and jobs); prints wall time and throughput."""
+    sys.path.insert(0, ROOT)
+    from grader import homeworks
+    hw = homeworks.get(hw_id)
     tmp = tempfile.mkdtemp()
     subs = os.path.join(tmp, "submissions")
-    examples = sorted(os.listdir(os.path.join(ROOT, "examples", hw)))
     for i in range(n):
-        src = os.path.join(ROOT, "examples", hw, examples[i % len(examples)])
-        shutil.copytree(src, os.path.join(subs, f"student{i:03d}"))
-    cmd = [PY, "-m", "grader", "batch", hw, subs, "--out", os.path.join(tmp, "out"),
-           "--seed", "1"] + (["--jobs", str(jobs)] if jobs else [])
+        os.makedirs(os.path.join(subs, f"student{i:03d}"))
+        shutil.copy(os.path.join(ROOT, sources[i % len(sources)]),
+                    os.path.join(subs, f"student{i:03d}", hw.filename))
+    cmd = [PY, "-m", "grader", "batch", hw_id, subs, "--out", os.path.join(tmp, "out"),
+           "--seed", "1", "--no-progress"]
     try:
         seconds = timed(cmd, repeat=1)
-    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
-        row(f"batch of {n} {hw} submissions", "failed", str(exc)[-120:])
+    except subprocess.CalledProcessError as exc:
+        row(f"batch of {n} {hw_id} submissions ({label})", "failed",
+            exc.stderr.decode()[-120:])
         return
-    row(f"batch of {n} {hw} submissions ({jobs or os.cpu_count()} jobs)", f"{seconds:.1f} s",
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    row(f"batch of {n} {hw_id} submissions ({label})", f"{seconds:.1f} s",
         f"{n / seconds:.1f} submissions/s")
 
 
@@ -104,14 +122,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="skip batches and model training")
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
-    ours = bench_check_and_grade(args.repeat)
+    bench_check_and_grade(args.repeat)
     bench_each_homework(args.repeat)
-    bench_otter(ours, args.repeat)
+    bench_otter(args.repeat)
     if not args.quick:
-        print("Batch grading")
-        bench_batch("hw1", 100, None)
-        if os.path.isdir(os.path.join(ROOT, "examples", "hw6")):
-            bench_batch("hw6", 20, None)
+        print(f"Batch grading ({os.cpu_count()} jobs, threads of one grader process)")
+        bench_batch("hw1", 100, ["solutions/hw1_gaussians.py"], "all correct")
+        bench_batch("hw1", 100, [f"examples/hw1/{k}/hw1_gaussians.py"
+                                 for k in ("reference", "stubs", "buggy")],
+                    "ref/stubs/buggy in turn")
+        bench_batch("hw6", 20, ["solutions/hw6_autoregressive.py"], "all correct, all train")
         hw6 = os.path.join(ROOT, "bench", "hw6.py")
         if os.path.exists(hw6):
             print("HW6 reference models")

@@ -184,6 +184,17 @@ def notebook_to_source(path):
     return module.source, module.notes
 
 
+def _is_untouched_stub(hw, path):
+    """True when ``path`` is byte for byte the stub module that students were given."""
+    from .homeworks import PROJECT_ROOT
+    stub = os.path.join(PROJECT_ROOT, "assignments", hw.filename)
+    try:
+        with open(path, "rb") as mine, open(stub, "rb") as given:
+            return mine.read() == given.read()
+    except OSError:
+        return False
+
+
 def find_source(hw, submission):
     """The ``Source`` to grade for homework ``hw`` in ``submission`` (folder or file)."""
     if not os.path.exists(submission):
@@ -192,11 +203,16 @@ def find_source(hw, submission):
         py = os.path.join(submission, hw.filename)
         nb = os.path.join(submission, hw.module + ".ipynb")
         if os.path.isfile(py) and os.path.isfile(nb):
-            # Both (the assignments folder ships both): the one the student saved last.
-            newer = nb if os.path.getmtime(nb) > os.path.getmtime(py) else py
+            # Both (the assignments folder ships both): an untouched stub module loses;
+            # otherwise the one the student saved last.
+            if _is_untouched_stub(hw, py):
+                newer, why = nb, f"{hw.filename} is the unchanged stub"
+            else:
+                newer = nb if os.path.getmtime(nb) > os.path.getmtime(py) else py
+                why = "the one saved last"
             source = _from_notebook(nb) if newer == nb else Source(py, py)
             source.notes.insert(0, f"both {hw.filename} and {hw.module}.ipynb are present: "
-                                f"graded {os.path.basename(newer)}, the one saved last")
+                                f"graded {os.path.basename(newer)}, {why}")
             return source
         if os.path.isfile(py):
             return Source(py, py)

@@ -2,10 +2,12 @@
 failures reported by cell number, a malformed notebook a clear error for that student only."""
 import json
 import os
+import pathlib
 
 import pytest
 
 from grader import homeworks
+from grader.homeworks import PROJECT_ROOT
 from grader.cli import main
 from grader.commands.grade import grade_submission
 from grader.submission import notebook_to_module
@@ -175,3 +177,14 @@ def test_in_a_batch_a_malformed_notebook_costs_only_its_student(tmp_path):
         rows = {row["id"]: row for row in csv.DictReader(fh)}
     assert rows["ann"]["total"] == rows["ann"]["max"] and float(rows["ann"]["max"]) > 0
     assert rows["ben"]["total"] == "0" and "not a readable notebook" in rows["ben"]["reason"]
+
+
+def test_with_both_files_an_untouched_stub_module_never_wins(tmp_path):
+    folder = save(tmp_path / "s", reference_notebook())
+    py = folder / HW.filename
+    py.write_text((pathlib.Path(PROJECT_ROOT) / "assignments" / HW.filename).read_text(),
+                  encoding="utf-8")
+    os.utime(folder / f"{HW.module}.ipynb", (1_000, 1_000))  # even when saved first
+    result, notes = grade_submission(HW, str(folder), seed=1, include_hidden=False)
+    assert result.score == result.max_score > 0
+    assert notes[0].endswith(f"graded {HW.module}.ipynb, {HW.filename} is the unchanged stub")
