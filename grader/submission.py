@@ -189,6 +189,8 @@ def _is_untouched_stub(hw, path):
     from .homeworks import PROJECT_ROOT
     stub = os.path.join(PROJECT_ROOT, "assignments", hw.filename)
     try:
+        if os.path.samefile(path, stub):  # `make check` on the working copy itself
+            return False
         with open(path, "rb") as mine, open(stub, "rb") as given:
             return mine.read() == given.read()
     except OSError:

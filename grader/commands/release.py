@@ -67,7 +67,10 @@ def build(hws, dest):
             _copy(rel, dest)
     shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), os.path.join(dest, "grader"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    torch = any(hw.needs_torch for hw in hws)
+    # students need torch only where their own code or a public check does (hw6); hw3's
+    # autograd judges are hidden checks, run by the instructor's grader only
+    torch = any("torch" in hw.worker_preload or any(
+        c.needs_torch for c in load_checks(hw, include_hidden=False)) for hw in hws)
     files = {"Makefile": student_makefile(hws, torch), "pyproject.toml": student_pyproject(torch),
              "README.md": student_readme(hws), ".gitignore": ".venv/\n__pycache__/\n",
              MARKER: "written by `python -m grader release`\n"}

@@ -153,3 +153,11 @@ def test_a_release_of_one_homework_holds_every_module_its_checks_import(hw, tmp_
                           text=True, timeout=120)
     assert done.returncode == 0 and int(done.stdout) > 0, done.stderr
     assert not (dest / "tests" / "hidden").exists()
+
+
+@pytest.mark.parametrize("hw_id, wants_torch", [("hw1", False), ("hw3", False), ("hw6", True)])
+def test_students_get_torch_only_where_their_code_or_a_public_check_needs_it(
+        hw_id, wants_torch, tmp_path):
+    assert main(["release", hw_id, "--out", str(tmp_path / "student")]) == 0
+    pyproject = (tmp_path / "student" / "pyproject.toml").read_text()
+    assert ("torch==" in pyproject) is wants_torch  # hw3's autograd judges are hidden
