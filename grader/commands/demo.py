@@ -1,4 +1,5 @@
 """``demo``: grade the example submissions under ``examples/`` and print their grades."""
+import importlib.util
 import os
 import tempfile
 
@@ -24,6 +25,10 @@ def run(args):
     for hw in homeworks.HOMEWORKS.values():
         folder = os.path.join(args.examples, hw.id)
         if not os.path.isdir(folder):
+            continue
+        if hw.needs_torch and importlib.util.find_spec("torch") is None:
+            print(f"\n{hw.id}: skipped, grading it needs torch (pip install '.[torch]'; "
+                  "`make test` installs it)")
             continue
         for name in sorted(os.listdir(folder)):
             submission = os.path.join(folder, name)

@@ -120,3 +120,25 @@ def test_student_check_does_not_import_torch(hw):
 
 def test_public_data_is_up_to_date():
     assert main(["public-data", "--verify"]) == 0
+
+
+def test_demo_grades_every_example_and_skips_torch_homeworks_without_torch(tmp_path, capsys,
+                                                                           monkeypatch):
+    import importlib.util
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real_find_spec(name, *a))
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "hw3: skipped, grading it needs torch" in out and "hw6: skipped" in out
+    summary = out.split("\nSummary\n")[1]
+    for hw_id in ("hw1", "hw2", "hw4", "hw5"):
+        scores = {}
+        for kind in ("reference", "stubs", "buggy"):
+            line = next(l for l in summary.splitlines() if l.split()[:2] == [hw_id, kind])
+            scores[kind] = float(line.split()[2]), float(line.split()[4])
+            doc = json.loads((tmp_path / hw_id / kind / "results.json").read_text())
+            assert doc["score"] == scores[kind][0]
+        assert scores["reference"][0] == scores["reference"][1] > 0
+        assert scores["stubs"][0] == 0
+        assert 0 < scores["buggy"][0] < scores["buggy"][1]

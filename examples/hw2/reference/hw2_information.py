@@ -1,0 +1,1 @@
+../../../solutions/hw2_information.py

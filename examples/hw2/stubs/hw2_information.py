@@ -1,0 +1,1 @@
+../../../assignments/hw2_information.py

@@ -1,0 +1,1 @@
+../../../solutions/hw3_mle.py

@@ -1,0 +1,1 @@
+../../../assignments/hw3_mle.py

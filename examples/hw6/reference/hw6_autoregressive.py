@@ -1,0 +1,1 @@
+../../../solutions/hw6_autoregressive.py

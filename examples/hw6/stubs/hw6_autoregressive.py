@@ -1,0 +1,1 @@
+../../../assignments/hw6_autoregressive.py
