@@ -289,3 +289,19 @@ def test_huge_output_is_clipped_and_never_parsed():
     assert result.score == 0
     shown = result.checks[0].output
     assert "characters cut" in shown and len(shown) < 5000
+
+
+@as_root
+def test_a_submission_that_signals_every_process_it_can_hurts_only_itself():
+    result = grade_text("hw1", variant(HW, """
+        import os, signal
+        def gaussian_marginal(mu, Sigma, idx):
+            for pid in [os.getppid()] + [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os.kill(-1, signal.SIGKILL)
+        """), seed=10)
+    # the grader (this process) is alive, and only the signalling exercise lost its points
+    assert full_except(result, {"gaussian_marginal"}), failures(result)
