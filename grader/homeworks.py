@@ -18,6 +18,7 @@ class Homework:
     limits: Limits = field(default_factory=Limits)
     needs_torch: bool = False  # the trusted side or the student needs torch (CPU wheel)
     data_files: tuple = ()  # project files its checks read (shipped with releases, autograders)
+    grader_data_files: tuple = ()  # files only the grader reads (autograders, never releases)
     worker_preload: tuple = ("numpy",)  # imported once by the worker template (torch: hw6 only)
 
     @property

@@ -17,3 +17,13 @@ def load():
     for a in arrays:
         a.setflags(write=False)
     return arrays
+
+
+def load_train():
+    """The training digits (shipped to students): ``(N_train, 64)`` float32 of 0. and 1."""
+    return load()[0]
+
+
+def load_heldout():
+    """The held-out digits (kept with the grader, never shipped): ``(N_test, 64)`` float32."""
+    return load()[1]

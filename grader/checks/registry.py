@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..sandbox import callables
+from . import programs
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
@@ -65,7 +66,7 @@ def live_copy(value):
 
 def single_call(check, case):
     """The default program of a case: one call of the exercise."""
-    return [{"call": check.exercise, "args": list(case.args), "kwargs": dict(case.kwargs)}]
+    return [programs.call(check.exercise, *case.args, **case.kwargs)]
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,6 @@ def reproducibility_program(check, case):
     between the calls), then once with another seed; the rng is the last argument."""
     seed = case.data["seed"]
     args = list(case.args)
-    return [{"seed_global": 1}, {"call": check.exercise, "args": args + [{"$rng": seed}]},
-            {"seed_global": 2}, {"call": check.exercise, "args": args + [{"$rng": seed}]},
-            {"call": check.exercise, "args": args + [{"$rng": seed + 1}]}]
+    return [programs.seed_global(1), programs.call(check.exercise, *args, programs.rng(seed)),
+            programs.seed_global(2), programs.call(check.exercise, *args, programs.rng(seed)),
+            programs.call(check.exercise, *args, programs.rng(seed + 1))]
