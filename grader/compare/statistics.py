@@ -120,12 +120,14 @@ def bounded_means(got, expected, n_terms, alpha, names, slack=0.0):
     if np.any(off > t):
         j = int(np.argmax(off - t))
         return Verdict.fail(
-            f"{names[j]} is {fmt(got[j])}, expected {fmt(expected[j])} ± {t[j]:.3g} on average over "
-            f"{n_terms} chains (a correct estimator falls outside with probability < {alpha:g})")
+            f"{names[j]} is {fmt(got[j])}, expected {fmt(expected[j])} ± {t[j]:.3g}, a mean over "
+            f"{n_terms} independent terms (a correct estimator falls outside with probability "
+            f"< {alpha:g})")
     return PASS
 
 
 def hoeffding_radius(n_terms, n_estimates, alpha):
     """The t of ``bounded_means``: each of ``n_estimates`` means of ``n_terms`` terms in an
-    interval of length 1 is within t of its expectation, all at once, with probability >= 1 - alpha."""
+    interval of length 1 is within t of its expectation, all at once, with probability at
+    least 1 - alpha."""
     return math.sqrt(math.log(2 * n_estimates / alpha) / (2 * n_terms))

@@ -118,7 +118,7 @@ def pair_names(n):
         [f"db[{i}]" for i in range(n)]
 
 
-# --- expected-value hooks ---------------------------------------------------------------------------
+# --- expected-value hooks ----------------------------------------------------------------------
 
 def by_definition(reference, check, case):
     return energy_by_definition(*case.args)
@@ -224,7 +224,7 @@ def _(rng):
     yield Case("n=5 weights of size 30", args=(binary_rows(rng, 5, 5), W, b))
 
 
-# --- gibbs_sweep: exact laws --------------------------------------------------------------------------
+# --- gibbs_sweep: exact laws -------------------------------------------------------------------
 
 def seeded_program(check, case):
     """One call with the case's seed as the last argument (the global seed set elsewhere)."""
@@ -266,7 +266,7 @@ def _order_matters(rng, n, margin):
 @checks.add("gibbs_sweep", "one sweep from a fixed state follows the exact sequential law",
             points=3, judge=law_judge, expected=None, steps=seeded_program)
 def _(rng):
-    per_start = 10000
+    per_start = 5000
     for n in (3, 4):
         W, b, T, starts = _order_matters(rng, n, margin=0.15)
         S = all_states(n)
@@ -293,7 +293,7 @@ def _not_stationary_when_synchronous(rng, n, margin):
 @checks.add("gibbs_sweep", "started from p, one sweep leaves p unchanged", points=2,
             judge=law_judge, expected=None, steps=seeded_program)
 def _(rng):
-    m = 20000
+    m = 10000
     for label in ("a", "b"):
         W, b, p = _not_stationary_when_synchronous(rng, 3, margin=0.08)
         X = all_states(3)[rng.choice(len(p), size=m, p=p)]
@@ -385,7 +385,7 @@ def cd_exact_expectation(reference, check, case):
 @checks.add("cd_grad", "matches the exact expectation of CD-k (k = 1 and k = 3)", points=3,
             judge=cd_law_judge, expected=cd_exact_expectation, steps=seeded_program)
 def _(rng):
-    m = 20000
+    m = 10000
     margin = 5 * statistics.hoeffding_radius(m, 10, ALPHA)
     for k in (1, 3):
         X, W, b = _cd_case(rng, 4, m, k, margin)
@@ -402,7 +402,7 @@ def exact_gradient_hook(reference, check, case):
 @checks.add("cd_grad", "for large k, close to the exact gradient", points=2,
             judge=cd_law_judge, expected=exact_gradient_hook, steps=seeded_program)
 def _(rng):
-    n, m, k = 4, 8000, 10
+    n, m, k = 4, 5000, 8
     t = statistics.hoeffding_radius(m, 10, ALPHA)
     for _ in range(2000):
         W, b = random_model(rng, n, scale=float(rng.uniform(0.3, 1.5)))
@@ -413,10 +413,10 @@ def _(rng):
         if bias.max() <= 0.1 * t and bias_one.max() >= 4 * t:
             break
     else:
-        raise RuntimeError("no case where CD-1 is biased and CD-10 is not")
+        raise RuntimeError(f"no case where CD-1 is biased and CD-{k} is not")
     yield Case(f"n=4 M={m} k={k}", args=(X, W, b, k),
                data={"seed": int(rng.integers(1 << 31)), "slack": bias},
-               about="the exact bias of CD-10 is allowed on top of the sampling error; "
+               about=f"the exact bias of CD-{k} is allowed on top of the sampling error; "
                      "CD-1's bias is not")
 
 

@@ -64,7 +64,67 @@ def test_submission_without_torch_gets_full_marks():
     assert result.score == result.max_score, failures(result)
 
 
-# --- the trusted side's exact computations, against brute force ------------------------------------
+ANOTHER_VALID_IMPLEMENTATION = """
+import itertools
+import math
+
+import numpy as np
+
+
+def bm_energy(X, W, b):
+    n = len(b)
+    return np.array([-sum(b[i] * x[i] for i in range(n))
+                     - sum(W[i, j] * x[i] * x[j] for i in range(n) for j in range(i + 1, n))
+                     for x in X])
+
+
+def _log_z(W, b):
+    states = np.array(list(itertools.product([0.0, 1.0], repeat=len(b))))
+    return np.logaddexp.reduce(-bm_energy(states, W, b)), states
+
+
+def bm_log_likelihood(X, W, b):
+    return float(np.mean(-bm_energy(X, W, b)) - _log_z(W, b)[0])
+
+
+def bm_grad(X, W, b):
+    log_z, states = _log_z(W, b)
+    p = np.exp(-bm_energy(states, W, b) - log_z)
+    n = len(b)
+    dW = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            dW[i, j] = dW[j, i] = np.mean(X[:, i] * X[:, j]) - p @ (states[:, i] * states[:, j])
+    return dW, X.mean(axis=0) - p @ states
+
+
+def gibbs_sweep(X, W, b, rng):
+    Y = X.copy()
+    for row in Y:                      # one chain at a time, one uniform per site
+        for i in range(len(b)):
+            field = b[i] + W[i] @ row
+            row[i] = float(rng.binomial(1, 1.0 / (1.0 + math.exp(-field))))
+    return Y
+
+
+def cd_grad(X, W, b, k, rng):
+    Y = X
+    for _ in range(k):
+        Y = gibbs_sweep(Y, W, b, rng)
+    dW = (X.T @ X - Y.T @ Y) / len(X)
+    np.fill_diagonal(dW, 0.0)
+    return dW, (X - Y).mean(axis=0)
+"""
+
+
+def test_another_valid_implementation_scores_full_marks():
+    """Loops over rows and pairs, itertools enumeration and rng.binomial draws: any correct
+    implementation passes (draws are never compared with the reference's), within the limits."""
+    result = grade_text("hw8", ANOTHER_VALID_IMPLEMENTATION, seed=8)
+    assert result.score == result.max_score, failures(result)
+
+
+# --- the trusted side's exact computations, against brute force --------------------------------
 
 def _brute_sweep_law(W, b, start, order):
     """P(end state) of one sweep from ``start``, summing over every sequence of site draws."""
