@@ -10,7 +10,8 @@ and statistical tests of the sampler and of CD against their exact laws.
 """
 import numpy as np
 
-from grader.cases.boltzmann import binary_rows, frozen_model, random_model, symmetric_zero_diagonal
+from grader.cases.boltzmann import (binary_rows, frozen_model, random_model,
+                                    symmetric_zero_diagonal)
 from grader.checks import programs
 from grader.checks.judges import close, close_tuple
 from grader.checks.registry import Case, CheckSet, reproducibility_program
@@ -66,15 +67,11 @@ def gradient_pair(*, rtol=1e-6, atol=grad_atol):
     values = close_tuple(("dW", "db"), rtol=rtol, atol=atol)
 
     def judge(case, outputs, expected):
-        parts, problem = as_sequence(outputs[0], 2)
-        if parts is None:
-            return Verdict.fail(f"{problem}: return (dW, db)")
-        dW, problem = as_numeric(parts[0], "dW")
-        if dW is None:
-            return Verdict.fail(problem)
-        n = len(np.asarray(case.args[2]))
-        if dW.shape == (n, n) and np.all(np.isfinite(dW)):
-            verdict = coupling_structure(dW)
+        arrays = unpack_gradient(case, outputs[0])
+        if isinstance(arrays, Verdict):
+            return arrays
+        if np.all(np.isfinite(arrays[0])):
+            verdict = coupling_structure(arrays[0])
             if not verdict.passed:
                 return verdict
         return values(case, outputs, expected)

@@ -12,9 +12,9 @@ from grader.cases.boltzmann import all_states, frozen_model, random_model, state
 from grader.checks.registry import Case
 from grader.compare import statistics
 
-from .grading import (assert_public_and_hidden_points, assert_reference_full_marks,
-                      assert_stubs_not_implemented, assert_variant_ids_exist,
-                      assert_variant_loses, failures, grade_text, reference_source)
+from .grading import (assert_full_marks_without_torch, assert_public_and_hidden_points,
+                      assert_reference_full_marks, assert_stubs_not_implemented,
+                      assert_variant_ids_exist, assert_variant_loses, failures, grade_text)
 
 HW = homeworks.get("hw8")
 EXERCISES = ("bm_energy", "bm_log_likelihood", "bm_grad", "gibbs_sweep", "cd_grad")
@@ -54,14 +54,7 @@ def test_stubs_score_zero_and_say_not_implemented():
 
 def test_submission_without_torch_gets_full_marks():
     """The worker never needs torch: a reference that refuses to import it still passes."""
-    guard = ("import sys\n"
-             "class _NoTorch:\n"
-             "    def find_spec(self, name, path=None, target=None):\n"
-             "        if name == 'torch' or name.startswith('torch.'):\n"
-             "            raise ImportError('torch is not available to students')\n"
-             "sys.meta_path.insert(0, _NoTorch())\n")
-    result = grade_text("hw8", guard + reference_source(HW), seed=3)
-    assert result.score == result.max_score, failures(result)
+    assert_full_marks_without_torch("hw8", seed=3)
 
 
 ANOTHER_VALID_IMPLEMENTATION = """
