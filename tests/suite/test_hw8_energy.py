@@ -14,7 +14,8 @@ from grader.compare import statistics
 
 from .grading import (assert_full_marks_without_torch, assert_public_and_hidden_points,
                       assert_reference_full_marks, assert_stubs_not_implemented,
-                      assert_variant_ids_exist, assert_variant_loses, failures, grade_text)
+                      assert_variant_ids_exist, assert_variant_loses, failures, grade_text,
+                      student_check_imports_torch)
 
 HW = homeworks.get("hw8")
 EXERCISES = ("bm_energy", "bm_log_likelihood", "bm_grad", "gibbs_sweep", "cd_grad")
@@ -55,6 +56,11 @@ def test_stubs_score_zero_and_say_not_implemented():
 def test_submission_without_torch_gets_full_marks():
     """The worker never needs torch: a reference that refuses to import it still passes."""
     assert_full_marks_without_torch("hw8", seed=3)
+
+
+def test_student_check_does_not_import_torch():
+    """Torch is the grader's (hidden autograd judges): the student's `make check` never loads it."""
+    assert not student_check_imports_torch("hw8")
 
 
 ANOTHER_VALID_IMPLEMENTATION = """
