@@ -12,7 +12,7 @@ MB_PARTITION = {"minibatches/one-epoch-is-a-partition-with-the-short-last-batch-
                 "minibatches/random-sizes-batch-size-of-1-of-n-and-above-n"}
 MB_REPRO = {"minibatches/same-seed-same-batches-another-seed-other-batches",
             "minibatches/reproducible-from-rng-alone"}
-MB_UNIFORM = {"minibatches/the-permutation-is-uniformly-random"}
+NOISE = {"minibatches/batch-gradients-unbiased-variance-falls-as-1-b"}
 SGD_STEP = {"sgd/one-full-batch-epoch-is-one-gradient-step",
             "sgd/one-full-batch-epoch-random-shapes-and-learning-rates"}
 SGD_RULE = {"sgd/every-step-is-theta-lr-grad-on-the-recorded-batch",
@@ -78,7 +78,7 @@ WRONG_VARIANTS = {
         def minibatches(n, batch_size, rng):
             order = rng.permutation(n).astype(float)
             return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-        """, MB_PARTITION),
+        """, MB_PARTITION | NOISE),
     "minibatches from the global numpy RNG": ("""
         def minibatches(n, batch_size, rng):
             order = np.random.permutation(n)
@@ -88,19 +88,19 @@ WRONG_VARIANTS = {
         def minibatches(n, batch_size, rng):
             order = np.arange(n)
             return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-        """, MB_REPRO | MB_UNIFORM),
+        """, MB_REPRO | NOISE),
     "minibatches shuffling only the order of fixed full batches": ("""
         def minibatches(n, batch_size, rng):
             order = np.arange(n)
             chunks = [order[i:i + batch_size] for i in range(0, n, batch_size)]
             full = len(chunks) - (n % batch_size != 0)
             return [chunks[k] for k in rng.permutation(full)] + chunks[full:]
-        """, MB_UNIFORM),
+        """, NOISE),
     "minibatches rotating range(n) by a random offset": ("""
         def minibatches(n, batch_size, rng):
             order = np.roll(np.arange(n), int(rng.integers(n)))
             return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-        """, MB_UNIFORM),
+        """, NOISE),
     "sgd updates theta0 in place": ("""
         def sgd(grad_fn, theta0, data, lr, batch_size, n_epochs, rng):
             theta = theta0
@@ -163,11 +163,11 @@ WRONG_VARIANTS = {
     "gradient of the summed NLL": ("""
         def gaussian_mean_nll_grad(mu, batch):
             return len(batch) * mu - np.sum(batch, axis=0)
-        """, GRAD),
+        """, GRAD | NOISE),
     "gradient with the wrong sign": ("""
         def gaussian_mean_nll_grad(mu, batch):
             return np.mean(batch, axis=0) - mu
-        """, GRAD),
+        """, GRAD | NOISE),
     "fit ignores n_epochs": ("""
         def fit_gaussian_mean_sgd(X, lr, batch_size, n_epochs, rng):
             return _sgd(_mean_grad, np.zeros(X.shape[1]), X, lr, batch_size, 1, rng)
