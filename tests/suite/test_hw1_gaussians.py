@@ -57,12 +57,11 @@ WRONG_VARIANTS = {
             out = -0.5 * (D * np.log(2 * np.pi) + np.log(np.linalg.det(Sigma)) + maha)
             return float(out[0]) if x.ndim == 1 else out
         """, {"gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}),
-    "logpdf with jitter added to Sigma": ("""
+    "logpdf with a tiny jitter (1e-10 I) added to Sigma": ("""
         _right_logpdf = gaussian_logpdf
         def gaussian_logpdf(x, mu, Sigma):
-            return _right_logpdf(x, mu, Sigma + 1e-6 * np.eye(len(mu)))
-        """, {"gaussian_logpdf/ill-conditioned-covariance-condition-number-1e8",
-              "gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}),
+            return _right_logpdf(x, mu, Sigma + 1e-10 * np.eye(len(mu)))
+        """, {"gaussian_logpdf/ill-conditioned-covariance-condition-number-1e8"}),
     "logpdf returns shape (1,) for one point": ("""
         _right_logpdf = gaussian_logpdf
         def gaussian_logpdf(x, mu, Sigma):
@@ -222,3 +221,29 @@ def test_pair_results_in_any_allowed_sequence_score_full_marks(name, seed):
     result = grade_text("hw1", variant(HW, PAIR_CONTAINERS[name]), seed=seed,
                         only=("gaussian_conditional",))
     assert result.score == result.max_score > 0, failures(result)
+
+
+DET_FAILING_ONLY_WHEN = """
+    def gaussian_logpdf(x, mu, Sigma):
+        x = np.asarray(x, dtype=float)
+        d = np.atleast_2d(x) - mu
+        maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(Sigma), d)
+        det = np.linalg.det(Sigma)
+        logdet = np.log(det) if {condition} else np.linalg.slogdet(Sigma)[1]
+        out = -0.5 * (len(mu) * np.log(2 * np.pi) + logdet + maha)
+        return float(out[0]) if x.ndim == 1 else out
+    """
+
+
+@pytest.mark.parametrize("condition, failing_case", [
+    ("det > 0", "D=300 large variances"),               # det() overflows to inf
+    ("np.isfinite(det)", "D=300 small variances"),      # det() underflows to 0
+])
+def test_det_fails_by_overflow_and_by_underflow(condition, failing_case):
+    """The docstring says det() underflows or overflows in high dimension: each is a case."""
+    override = DET_FAILING_ONLY_WHEN.replace("{condition}", condition)
+    result = grade_text("hw1", variant(HW, override), seed=3, only=("gaussian_logpdf",))
+    assert lost(result) == {"gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}
+    (failed,) = [c for c in result.checks if not c.passed]
+    assert failed.failed_case == failing_case, failures(result)
+    assert "slogdet" in failed.message
