@@ -195,3 +195,36 @@ def test_check_ids_named_in_variants_exist():
     ids = {c.check_id for c in grade_text("hw4", stub_source(HW)).checks}
     for name, (_, expected) in WRONG_VARIANTS.items():
         assert expected <= ids, name
+
+
+def _simulated_noise_outputs(batch_size, seed, batch_rows):
+    """What a submission returns to the gradient-noise check, simulated on the trusted side:
+    ``batch_rows(perm, k)`` picks the rows of batch k of an epoch from its permutation."""
+    import numpy as np
+    from tests.hidden.hw4_sgd import NOISE_DRAWS, NOISE_MU, N_NOISE, noise_data, noise_positions
+    X, rng = noise_data(), np.random.default_rng(seed)
+    outputs = []
+    for _ in range(NOISE_DRAWS):
+        perm = rng.permutation(N_NOISE)
+        for k in noise_positions(N_NOISE, batch_size):
+            outputs.append(NOISE_MU - X[batch_rows(perm, k)].mean(axis=0))
+    return outputs
+
+
+@pytest.mark.parametrize("batch_size", [4, 12])
+def test_gradient_noise_judge_passes_uniform_batches_and_fails_half_sized_ones(batch_size):
+    """The statistical judge, without the sandbox: uniformly random batches pass on 20 seeds
+    (its false-failure rate is below 1e-8 per case); batches holding only half as many
+    distinct rows (each drawn twice: twice the variance) fail on every seed tried."""
+    from grader.checks.registry import Case
+    from tests.hidden.hw4_sgd import N_NOISE, gradient_noise_judge
+    case = Case("c", args=(N_NOISE, batch_size), data={"seed": 0})
+    uniform = lambda perm, k: perm[k * batch_size:(k + 1) * batch_size]        # noqa: E731
+    half = lambda perm, k: list(perm[k * batch_size:k * batch_size + batch_size // 2]) * 2  # noqa: E731
+    for seed in range(20):
+        verdict = gradient_noise_judge(case, _simulated_noise_outputs(batch_size, seed, uniform),
+                                       None)
+        assert verdict.passed, (seed, verdict.message)
+    for seed in range(3):
+        verdict = gradient_noise_judge(case, _simulated_noise_outputs(batch_size, seed, half), None)
+        assert not verdict.passed and "variance" in verdict.message
