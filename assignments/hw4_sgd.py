@@ -15,8 +15,9 @@ Conventions (course spec):
   of your own. Same seed, same result; the graders change the global seeds
   between calls to make sure.
 - Your shuffle order is yours: no check compares it with another solution's.
-  Checks look at properties (a partition, a permutation, reproducibility) and at
-  what SGD does with the batches it draws.
+  Checks look at properties (a partition, a permutation, reproducibility), at
+  the statistics of the minibatch gradient over many epochs, and at what SGD
+  does with the batches it draws.
 """
 import numpy as np
 
