@@ -1,0 +1,208 @@
+"""HW7's graded checks, tested: reference full marks, stubs zero, each wrong variant loses
+exactly the checks it should; the VAE's consistency judge against hand-made outputs.
+
+Grading the whole homework trains four small VAEs; to keep this file fast, a wrong variant
+that overrides only numpy exercises is graded on the numpy exercises, and one that overrides
+only the VAE on the VAE's two exercises (the override cannot reach the others: it replaces
+the named functions alone). The reference and the stubs are graded in full.
+"""
+import numpy as np
+import pytest
+
+from grader import homeworks
+
+from .grading import (failures, grade_text, lost, reference_source, stub_source, variant)
+
+HW = homeworks.get("hw7")
+NUMPY_EXERCISES = ("gmm_m_step", "gmm_em", "mixture_elbo", "gaussian_kl_to_standard")
+TORCH_EXERCISES = ("VAE", "train_vae")
+EXERCISES = set(NUMPY_EXERCISES + TORCH_EXERCISES)
+
+pytestmark = pytest.mark.slow   # grading trains small VAEs through the sandbox (a few s each)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reference_scores_full_marks(seed):
+    result = grade_text("hw7", reference_source(HW), seed=seed, device="cpu")
+    assert result.import_status == "ok"
+    assert result.score == result.max_score, failures(result)
+    assert {c.exercise for c in result.checks} == EXERCISES
+    for exercise in EXERCISES:   # every exercise has public and hidden checks
+        mine = [c for c in result.checks if c.exercise == exercise]
+        assert any(c.public for c in mine) and any(not c.public for c in mine), exercise
+
+
+def test_stubs_score_zero_and_say_not_implemented():
+    result = grade_text("hw7", stub_source(HW), seed=5, device="cpu")
+    assert result.score == 0
+    assert {c.status for c in result.checks} == {"not_implemented"}, failures(result)
+    assert {c.exercise for c in result.checks} == EXERCISES
+
+
+EM_PARAMETERS = {"gmm_em/parameters-after-a-few-iterations",
+                 "gmm_em/parameters-on-random-problems-d-1-n-iter-0"}
+ELBO_VALUES = {"mixture_elbo/the-formula-with-the-entropy-term",
+               "mixture_elbo/equals-log-p-x-at-the-posterior",
+               "mixture_elbo/random-mixtures-and-q",
+               "mixture_elbo/for-random-q-log-p-x-elbo-is-the-kl-to-the-posterior",
+               "mixture_elbo/equals-log-p-x-at-the-posterior-d-1-to-5"}
+ELBO_ZEROS = {"mixture_elbo/zeros-in-q-0-log-0-0-and-inf-on-a-zero-weight-component",
+              "mixture_elbo/zeros-in-q-and-zero-weight-components"}
+KL_ALL = {"gaussian_kl_to_standard/the-closed-form-on-a-small-batch",
+          "gaussian_kl_to_standard/zero-at-the-standard-normal",
+          "gaussian_kl_to_standard/random-batches-log-variances-from-20-to-5-l-1",
+          "gaussian_kl_to_standard/additive-over-the-latent-dimensions-never-negative"}
+VAE_ELBO = {"VAE/elbo-is-log-p-x-z-kl-at-z-mu-exp-log-var-2-eps",
+            "VAE/elbo-equals-the-grader-s-elbo-from-encode-decode-other-sizes"}
+TRAIN_LOSSES = {"train_vae/returns-the-real-mean-negative-elbo-of-each-epoch",
+                "train_vae/real-losses-on-a-random-subset-batch-sizes-that-do-not-divide-n"}
+
+# name: (override, checks it loses, exercises graded)
+WRONG_VARIANTS = {
+    # A generalized EM step (the covariance is the maximizer for the OLD mean, the mean then
+    # the maximizer for that covariance): the log-likelihood still never falls, so only the
+    # parameters give it away.
+    "EM covariances around the old means": ("""
+        def gmm_em(X, weights, means, covs, n_iter, reg=1e-6):
+            X = np.asarray(X, dtype=float)
+            weights, means, covs = (np.array(a, dtype=float) for a in (weights, means, covs))
+            N, D = X.shape
+            logliks = []
+            for _ in range(n_iter):
+                joint = _joint(X, weights, means, covs)
+                log_px = _logsumexp_rows(joint)
+                logliks.append(float(np.sum(log_px)))
+                resp = np.exp(joint - log_px[:, None])
+                Nk = resp.sum(axis=0)
+                new_means = resp.T @ X / Nk[:, None]
+                covs = np.stack([(resp[:, k, None] * (X - means[k])).T @ (X - means[k]) / Nk[k]
+                                 + reg * np.eye(D) for k in range(len(Nk))])
+                weights, means = Nk / N, new_means
+            logliks.append(float(np.sum(_logsumexp_rows(_joint(X, weights, means, covs)))))
+            return weights, means, covs, logliks
+        """, EM_PARAMETERS, NUMPY_EXERCISES),
+    "EM updating each mean after its covariance, with the stale mean": ("""
+        def gmm_em(X, weights, means, covs, n_iter, reg=1e-6):
+            X = np.asarray(X, dtype=float)
+            weights, means, covs = (np.array(a, dtype=float) for a in (weights, means, covs))
+            logliks = []
+            for _ in range(n_iter):
+                joint = _joint(X, weights, means, covs)
+                log_px = _logsumexp_rows(joint)
+                logliks.append(float(np.sum(log_px)))
+                resp = np.exp(joint - log_px[:, None])
+                Nk = resp.sum(axis=0)
+                for k in range(len(Nk)):
+                    diff = X - means[k]
+                    covs[k] = (resp[:, k, None] * diff).T @ diff / Nk[k] + reg * np.eye(X.shape[1])
+                    means[k] = resp[:, k] @ X / Nk[k]
+                weights = Nk / len(X)
+            logliks.append(float(np.sum(_logsumexp_rows(_joint(X, weights, means, covs)))))
+            return weights, means, covs, logliks
+        """, EM_PARAMETERS, NUMPY_EXERCISES),
+    # gmm_em calls the module's gmm_m_step: the wrong estimator reaches EM's parameters too.
+    "M-step covariances with 1/(N_k - 1)": ("""
+        _right_m_step = gmm_m_step
+        def gmm_m_step(X, resp, reg=0.0):
+            weights, means, covs = _right_m_step(X, resp, 0.0)
+            Nk = np.asarray(resp).sum(axis=0)
+            covs = covs * (Nk / (Nk - 1))[:, None, None] + reg * np.eye(np.shape(X)[1])
+            return weights, means, covs
+        """, {"gmm_m_step/weighted-mle-with-covariances-around-the-new-means",
+              "gmm_m_step/random-sizes-soft-and-hard-responsibilities",
+              "gmm_m_step/d-1-one-component-a-component-with-a-small-share"} | EM_PARAMETERS,
+        NUMPY_EXERCISES),
+    "mixture_elbo without the entropy term": ("""
+        def mixture_elbo(X, weights, means, covs, q):
+            q = np.asarray(q, dtype=float)
+            terms = q * _joint(np.asarray(X, dtype=float), weights, means, covs)
+            return np.sum(np.where(q > 0, terms, 0.0), axis=1)
+        """, ELBO_VALUES, NUMPY_EXERCISES),
+    "mixture_elbo multiplying q by log q (0 * -inf = NaN)": ("""
+        def mixture_elbo(X, weights, means, covs, q):
+            q = np.asarray(q, dtype=float)
+            joint = _joint(np.asarray(X, dtype=float), weights, means, covs)
+            return np.sum(q * (joint - np.log(q)), axis=1)
+        """, ELBO_ZEROS, NUMPY_EXERCISES),
+    "KL with the variance in place of the log-variance": ("""
+        def gaussian_kl_to_standard(mu, log_var):
+            mu, var = np.asarray(mu, dtype=float), np.asarray(log_var, dtype=float)
+            return 0.5 * np.sum(var + mu * mu - 1.0 - np.log(var), axis=-1)
+        """, KL_ALL, NUMPY_EXERCISES),
+    # An autoencoder with a KL penalty: no noise, so nothing to reproduce from the
+    # generator, and a decoder that never learned to handle q's spread (held-out -ELBO ~78).
+    "VAE elbo at the mean of z (no reparameterization noise)": ("""
+        def _mean_elbo(self, x, generator=None):
+            mu, log_var = self.encode(x)
+            log_px_z = -F.binary_cross_entropy_with_logits(self.decode(mu), x,
+                                                           reduction="none").sum(dim=-1)
+            return log_px_z - 0.5 * (log_var.exp() + mu * mu - 1.0 - log_var).sum(dim=-1)
+        VAE.elbo = _mean_elbo
+        """, VAE_ELBO | {"VAE/elbo-one-noise-draw-from-the-generator-on-the-model-s-device",
+                         "train_vae/learns-the-digits-held-out-negative-elbo-after-training"},
+        TORCH_EXERCISES),
+    "VAE elbo summed over the batch (a scalar, not one per row)": ("""
+        _right_elbo = VAE.elbo
+        VAE.elbo = lambda self, x, generator=None: _right_elbo(self, x, generator).sum()
+        """, VAE_ELBO | {"VAE/encode-decode-elbo-and-sample-have-the-spec-s-shapes",
+                         "VAE/shapes-for-other-sizes-no-hidden-layer-l-1",
+                         "VAE/elbo-one-noise-draw-from-the-generator-on-the-model-s-device"},
+        TORCH_EXERCISES),
+    "train_vae summing the negative ELBO over each batch instead of averaging": ("""
+        def train_vae(model, data, n_epochs, lr, batch_size, generator=None):
+            data = torch.as_tensor(data, dtype=torch.float32)
+            n = data.shape[0]
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            losses = []
+            for _ in range(n_epochs):
+                order = torch.randperm(n, generator=generator)
+                total, batches = 0.0, 0
+                for start in range(0, n, batch_size):
+                    batch = data[order[start:start + batch_size]].to(_device(model))
+                    loss = -model.elbo(batch, generator=generator).sum()
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    total, batches = total + float(loss), batches + 1
+                losses.append(total / batches)
+            return losses
+        """, TRAIN_LOSSES, TORCH_EXERCISES),
+    "train_vae that trains but returns made-up losses": ("""
+        _right_train = train_vae
+        def train_vae(model, data, n_epochs, lr, batch_size, generator=None):
+            _right_train(model, data, n_epochs, lr, batch_size, generator)
+            return [60.0 / (1 + e) for e in range(n_epochs)]
+        """, TRAIN_LOSSES | {"train_vae/shuffling-and-noise-reproducible-from-the-generator"},
+        TORCH_EXERCISES),
+    "VAE sampler ignoring the generator": ("""
+        @torch.no_grad()
+        def _global_sample(self, n, generator=None):
+            z = torch.randn((n, self.latent_dim), device=_device(self))
+            return torch.bernoulli(torch.sigmoid(self.decode(z)))
+        VAE.sample = _global_sample
+        """, {"VAE/same-generator-seed-same-samples",
+              "VAE/sampling-reproducible-from-the-generator"}, ("VAE",)),
+    "VAE sampler decoding z = 0 only (no draw from the prior)": ("""
+        @torch.no_grad()
+        def _mode_sample(self, n, generator=None):
+            z = torch.zeros((n, self.latent_dim), device=_device(self))
+            probs = torch.sigmoid(self.decode(z)).to(generator.device if generator else "cpu")
+            return torch.bernoulli(probs, generator=generator).to(_device(self))
+        VAE.sample = _mode_sample
+        """, {"VAE/sample-frequencies-match-the-model-s-p-x"}, ("VAE",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_VARIANTS))
+def test_wrong_variant_loses_exactly_its_checks(name):
+    override, expected_lost, exercises = WRONG_VARIANTS[name]
+    result = grade_text("hw7", variant(HW, override), seed=3, only=exercises, device="cpu")
+    assert {c.exercise for c in result.checks} == set(exercises)
+    assert lost(result) == expected_lost, failures(result)
+
+
+def test_check_ids_named_in_variants_exist():
+    ids = {c.id for c in homeworks.load_checks(HW, include_hidden=True)}
+    for name, (_, expected, exercises) in WRONG_VARIANTS.items():
+        assert expected <= ids, name
+        assert {i.split("/")[0] for i in expected} <= set(exercises), name
