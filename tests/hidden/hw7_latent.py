@@ -393,7 +393,8 @@ def learned_judge(case, outputs, expected):
     eps = grader_noise(case.data["noise"], len(held), latent)
     elbo, problem = grader_elbo(outputs, held, eps, latent)
     if elbo is None:
-        return Verdict.fail(problem)
+        return Verdict.fail(f"after train_vae: {problem} (did training diverge? a log of 0 in "
+                            "the loss, e.g. log(sigmoid(l)), makes the parameters NaN)")
     neg = -float(np.mean(elbo))
     if neg > VAE_MAX_HELDOUT:
         b = case.data["budget"]
