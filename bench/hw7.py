@@ -25,17 +25,13 @@ import torch  # noqa: E402
 from grader.cases import digits  # noqa: E402
 from tests.hidden import hw7_latent as graded  # noqa: E402
 from tests.public.hw7_latent import bernoulli_log_prob, grader_noise, kl_to_standard  # noqa: E402
+from tests.suite.test_hw7_latent import WRONG_VARIANTS as SUITE_VARIANTS  # noqa: E402
 
-# Wrong variants that a held-out mark must fail (each appended to the reference's source).
+# Wrong variants measured against the mark (each appended to the reference's source);
+# two are the suite's own.
 VARIANTS = {
-    "elbo at the mean of z (no noise)": """
-        def _mean_elbo(self, x, generator=None):
-            mu, log_var = self.encode(x)
-            log_px_z = -F.binary_cross_entropy_with_logits(self.decode(mu), x,
-                                                           reduction="none").sum(dim=-1)
-            return log_px_z - 0.5 * (log_var.exp() + mu * mu - 1.0 - log_var).sum(dim=-1)
-        VAE.elbo = _mean_elbo
-        """,
+    "elbo at the mean of z (no noise)": SUITE_VARIANTS[
+        "VAE elbo at the mean of z (no reparameterization noise)"][0],
     "no KL term": """
         _right_elbo = VAE.elbo
         def _no_kl(self, x, generator=None):
@@ -59,10 +55,8 @@ VARIANTS = {
         def train_vae(model, data, n_epochs, lr, batch_size, generator=None):
             return _right_train(model, data, 2, lr, batch_size, generator)
         """,
-    "loss summed over each batch": """
-        _right_elbo = VAE.elbo
-        VAE.elbo = lambda self, x, generator=None: _right_elbo(self, x, generator).sum()
-        """,
+    "elbo summed over the batch (so is the loss)": SUITE_VARIANTS[
+        "VAE elbo summed over the batch (a scalar, not one per row)"][0],
 }
 
 

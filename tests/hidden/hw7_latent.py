@@ -21,7 +21,6 @@ pixel-mean instead of the sum in log p(x | z) (posterior collapse) 25.4; two epo
 of 20, 25.5–26.0; the batch sum instead of the mean as the loss (Adam: almost the same
 steps) passes.
 """
-import math
 
 import numpy as np
 
@@ -31,7 +30,8 @@ from grader.checks import programs
 from grader.checks.judges import close
 from grader.checks.registry import Case, CheckSet, from_case_data
 from grader.compare import statistics
-from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays
+from grader.compare.numeric import PASS, Verdict, compare_arrays
+from tests.public.hw6_autoregressive import all_inputs
 from tests.public.hw7_latent import (
     SECONDS, TRAIN_SECONDS, array_of, bernoulli_log_prob, binary_samples, build_model,
     close_elbo, close_m_step, clustered_data, consistency_program, elbo_consistency_judge,
@@ -270,11 +270,6 @@ def latent_grid(latent):
         z = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
     w = np.exp(-0.5 * np.sum(z * z, axis=1))
     return z, w / w.sum()
-
-
-def all_inputs(d):
-    """``(2^d, d)`` every binary input, x_0 the most significant bit."""
-    return ((np.arange(2 ** d)[:, None] >> np.arange(d - 1, -1, -1)) & 1).astype(float)
 
 
 def sampling_program(check, case):

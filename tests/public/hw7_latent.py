@@ -18,11 +18,16 @@ import math
 import numpy as np
 
 from grader.cases import digits
-from grader.cases.gaussians import random_mixture, random_spd
+from grader.cases.gaussians import random_mixture
 from grader.checks import programs
 from grader.checks.judges import close, close_tuple
 from grader.checks.registry import DEVICE, Case, CheckSet, from_case_data
 from grader.compare.numeric import PASS, Verdict, as_numeric, as_sequence, compare_arrays, fmt
+# The plain-output readers of hw6's models serve the VAE as they are (shipped with hw7's
+# public checks, as hw1's helpers are with hw4's).
+from tests.public.hw6_autoregressive import _array as array_of
+from tests.public.hw6_autoregressive import _binary_samples as binary_samples
+from tests.public.hw6_autoregressive import bernoulli_log_prob, read_all, seeded_runs_verdict
 
 checks = CheckSet("hw7", public=True)
 
@@ -286,34 +291,6 @@ def sample_reproducibility_program(check, case):
 
 # --- VAE judges -------------------------------------------------------------------------------
 
-def array_of(got, name, shape):
-    """(array, "") when ``got`` is numeric with ``shape`` and finite, else (None, why)."""
-    arr, problem = as_numeric(got, name)
-    if arr is None:
-        return None, problem
-    if arr.shape != tuple(shape):
-        return None, f"{name} has shape {tuple(arr.shape)}, expected {tuple(shape)}"
-    if not np.all(np.isfinite(arr)):
-        return None, f"{name} contains NaN or inf"
-    return arr, ""
-
-
-def binary_samples(got, n, d, name="samples"):
-    arr, problem = array_of(got, name, (n, d))
-    if arr is None:
-        return None, problem
-    if np.any((arr != 0) & (arr != 1)):
-        return None, (f"{name} must hold only 0. and 1.; found "
-                      f"{fmt(arr[(arr != 0) & (arr != 1)][0])} (draw x with torch.bernoulli)")
-    return arr, ""
-
-
-def bernoulli_log_prob(logits, x):
-    """(B,) sum_i log Bernoulli(x_i; sigmoid(logits_i)) in float64, stable for any logits."""
-    logits = np.asarray(logits, dtype=float)
-    return -np.sum(np.logaddexp(0.0, np.where(np.asarray(x) > 0.5, -logits, logits)), axis=1)
-
-
 def kl_to_standard(mu, log_var):
     """(B,) closed-form KL[N(mu, diag exp(log_var)) || N(0, I)] in float64."""
     mu, log_var = np.asarray(mu, dtype=float), np.asarray(log_var, dtype=float)
@@ -378,28 +355,6 @@ def interface_judge(case, outputs, expected):
             return Verdict.fail(problem)
     _, problem = binary_samples(outputs[3], n, d, "sample(n)")
     return Verdict.fail(problem) if problem else PASS
-
-
-def read_all(outputs, names, read):
-    """``read(got, name) -> (array | None, problem)`` over the outputs: (arrays, "") or (None, why)."""
-    arrays = []
-    for got, name in zip(outputs, names):
-        arr, problem = read(got, name)
-        if arr is None:
-            return None, problem
-        arrays.append(arr)
-    return arrays, ""
-
-
-def seeded_runs_verdict(runs, what, hint, rtol=0.0):
-    """``runs[0]`` and ``runs[1]`` used one generator seed (other global seeds), ``runs[2]`` another."""
-    if not np.allclose(runs[0], runs[1], rtol=rtol, atol=0.0):
-        return Verdict.fail(f"two calls with generators of the same seed gave different {what} "
-                            f"(the global torch seed differed between them): {hint}")
-    if np.array_equal(runs[0], runs[2]):
-        return Verdict.fail(f"generators of different seeds gave identical {what}: is "
-                            "`generator` used at all?")
-    return PASS
 
 
 def sample_reproducible_judge(case, outputs, expected):

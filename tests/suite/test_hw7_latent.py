@@ -206,3 +206,65 @@ def test_check_ids_named_in_variants_exist():
     for name, (_, expected, exercises) in WRONG_VARIANTS.items():
         assert expected <= ids, name
         assert {i.split("/")[0] for i in expected} <= set(exercises), name
+
+
+def _cuda_available():
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="needs CUDA")
+def test_reference_scores_full_marks_on_cuda_with_the_same_tolerances():
+    result = grade_text("hw7", reference_source(HW), seed=0, device="cuda")
+    assert result.score == result.max_score, failures(result)
+    override, expected_lost, exercises = WRONG_VARIANTS[
+        "VAE elbo at the mean of z (no reparameterization noise)"]
+    assert lost(grade_text("hw7", variant(HW, override), seed=0, only=exercises,
+                           device="cuda")) == expected_lost
+
+
+def test_programs_put_models_and_inputs_on_the_grading_device_and_data_on_the_cpu():
+    """Training data and the generators of train_vae and elbo stay on the CPU (the spec's
+    eps is drawn there); the model, encode's inputs and the grader's eps go to the device."""
+    from grader.checks.registry import with_device
+    checks = {c.id: c for c in homeworks.load_checks(HW, include_hidden=True)}
+    learn = checks["train_vae/learns-the-digits-held-out-negative-elbo-after-training"]
+    (case,) = learn.make_cases(0)
+    steps = with_device(learn.steps(learn, case), "cuda")
+    assert "$device" not in str(steps)
+    train = next(s for s in steps if s.get("call") == "train_vae")
+    assert train["args"][1]["device"] == "cpu" and train["kwargs"]["generator"]["device"] == "cpu"
+    moves = [s for s in steps if isinstance(s.get("call"), dict) and s["call"]["attr"] == "to"]
+    assert moves and all(s["args"] == ["cuda"] for s in moves)
+    encodes = [s for s in steps if isinstance(s.get("call"), dict)
+               and s["call"]["attr"] == "encode"]
+    assert encodes and all(s["args"][0]["device"] == "cuda" for s in encodes)
+    consistency = checks["VAE/elbo-is-log-p-x-z-kl-at-z-mu-exp-log-var-2-eps"]
+    (case,) = consistency.make_cases(0)
+    elbo = with_device(consistency.steps(consistency, case), "cuda")[-1]
+    assert elbo["kwargs"]["generator"]["device"] == "cpu"
+
+
+def test_grader_elbo_believes_only_the_z_it_built():
+    """The judge recomputes the ELBO from plain outputs; a z that is not mu + sigma * eps (a
+    decoder fed something else) is refused, and the right pieces give the closed form."""
+    from tests.public.hw7_latent import grader_elbo
+    rng = np.random.default_rng(0)
+    x = (rng.random((3, 4)) < 0.5).astype(float)
+    mu, log_var, eps = rng.standard_normal((3, 2)), rng.standard_normal((3, 2)), \
+        rng.standard_normal((3, 2))
+    z = mu + np.exp(0.5 * log_var) * eps
+    logits = rng.standard_normal((3, 4))
+    elbo, problem = grader_elbo([logits, mu, log_var, z], x, eps, 2)
+    p = 1 / (1 + np.exp(-logits))
+    want = (np.sum(x * np.log(p) + (1 - x) * np.log(1 - p), axis=1)
+            - 0.5 * np.sum(np.exp(log_var) + mu ** 2 - 1 - log_var, axis=1))
+    assert problem == "" and np.allclose(elbo, want)
+    elbo, problem = grader_elbo([logits, mu, log_var, mu], x, eps, 2)
+    assert elbo is None and "z" in problem
+    elbo, problem = grader_elbo([logits, mu[:, :1], log_var, z], x, eps, 2)
+    assert elbo is None and "mu has shape (3, 1)" in problem
