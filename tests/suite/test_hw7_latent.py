@@ -1,10 +1,11 @@
 """HW7's graded checks, tested: reference full marks, stubs zero, each wrong variant loses
 exactly the checks it should; the VAE's consistency judge against hand-made outputs.
 
-Grading the whole homework trains four small VAEs; to keep this file fast, a wrong variant
-that overrides only numpy exercises is graded on the numpy exercises, and one that overrides
-only the VAE on the VAE's two exercises (the override cannot reach the others: it replaces
-the named functions alone). The reference and the stubs are graded in full.
+Grading the whole homework trains several small VAEs; to keep this file fast, a wrong
+variant is graded on the exercises its override can reach (it replaces the named functions
+alone): numpy variants on the numpy exercises, ``VAE`` variants on ``VAE`` and ``train_vae``
+(which trains through ``elbo``), ``train_vae`` and sampler variants on their own exercise.
+The reference and the stubs are graded in full.
 """
 import numpy as np
 import pytest
@@ -166,14 +167,14 @@ WRONG_VARIANTS = {
                     total, batches = total + float(loss), batches + 1
                 losses.append(total / batches)
             return losses
-        """, TRAIN_LOSSES, TORCH_EXERCISES),
+        """, TRAIN_LOSSES, ("train_vae",)),
     "train_vae that trains but returns made-up losses": ("""
         _right_train = train_vae
         def train_vae(model, data, n_epochs, lr, batch_size, generator=None):
             _right_train(model, data, n_epochs, lr, batch_size, generator)
             return [60.0 / (1 + e) for e in range(n_epochs)]
         """, TRAIN_LOSSES | {"train_vae/shuffling-and-noise-reproducible-from-the-generator"},
-        TORCH_EXERCISES),
+        ("train_vae",)),
     "VAE sampler ignoring the generator": ("""
         @torch.no_grad()
         def _global_sample(self, n, generator=None):
