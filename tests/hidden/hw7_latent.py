@@ -107,12 +107,18 @@ def _(rng):
 
 # --- mixture_elbo -----------------------------------------------------------------------------
 
-@checks.add("mixture_elbo", "random mixtures and q", points=1, judge=close_elbo)
+@checks.add("mixture_elbo", "random mixtures and q, far points", points=1, judge=close_elbo)
 def _(rng):
     for k, d, n in ((2, 1, 5), (4, 3, 6), (5, 6, 4)):
         w, m, c = random_mixture(rng, k, d)
         X = clustered_data(rng, w, m, c, n)
         yield Case(f"K={k} D={d} N={n}", args=(X, w, m, c, rng.dirichlet(np.ones(k), size=n)))
+    w, m, c = random_mixture(rng, 3, 2)
+    direction = rng.standard_normal((4, 2))
+    X = m.mean(axis=0) + 300.0 * direction / np.linalg.norm(direction, axis=1, keepdims=True)
+    yield Case("K=3 D=2, points 300 away from every component",
+               args=(X, w, m, c, rng.dirichlet(np.ones(3), size=4)),
+               about="every density underflows to 0: work with log-densities")
 
 
 def _gap_case(rng, k, d, n):

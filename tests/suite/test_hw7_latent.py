@@ -44,7 +44,7 @@ EM_PARAMETERS = {"gmm_em/parameters-after-a-few-iterations",
                  "gmm_em/parameters-on-random-problems-d-1-n-iter-0"}
 ELBO_VALUES = {"mixture_elbo/the-formula-with-the-entropy-term",
                "mixture_elbo/equals-log-p-x-at-the-posterior",
-               "mixture_elbo/random-mixtures-and-q",
+               "mixture_elbo/random-mixtures-and-q-far-points",
                "mixture_elbo/for-random-q-log-p-x-elbo-is-the-kl-to-the-posterior",
                "mixture_elbo/equals-log-p-x-at-the-posterior-d-1-to-5"}
 ELBO_ZEROS = {"mixture_elbo/zeros-in-q-0-log-0-0-and-inf-on-a-zero-weight-component",
