@@ -7,7 +7,10 @@ negative ELBO is the grader's own (``grader_elbo``: the model's encode/decode, t
 grader's noise). ``--variants`` also trains the wrong variants the mark was calibrated
 against. Prints; asserts nothing::
 
-    python bench/hw7.py [--seeds 0,1,2,3,4,5] [--variants]
+    python bench/hw7.py [--seeds 0,1,2,3,4,5] [--variants] [--losses]
+
+``--losses`` measures where the reference's reported losses fall for the budgets of the
+"real losses" checks (the margin of their ``LOSS_SLACK``).
 """
 import argparse
 import os
@@ -69,8 +72,8 @@ def module_from(override=""):
     return module
 
 
-def heldout_neg_elbo(model, x, seed, device):
-    """The grader's held-out negative ELBO: encode, z with the grader's noise, decode."""
+def grader_neg_elbo(model, x, seed, device):
+    """The grader's negative ELBO of rows x: encode, z with the grader's noise, decode."""
     with torch.no_grad():
         mu, log_var = model.encode(torch.tensor(x, device=device))
         eps = torch.tensor(grader_noise(seed, *mu.shape), dtype=torch.float32, device=device)
@@ -93,7 +96,33 @@ def train_once(module, device, seed):
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.process_time() - start
-    return seconds, heldout_neg_elbo(model, x_held, seed + 1, device)
+    return seconds, grader_neg_elbo(model, x_held, seed + 1, device)
+
+
+def loss_positions(seeds):
+    """Per budget of the losses checks: where the first and last reported losses fall.
+
+    first: (loss[0] - after) / gain, between 0 and 1 when it lies between the grader's
+    negative ELBO after and before training; last: (loss[-1] - after) / gain.
+    """
+    from tests.public.hw7_latent import LOSS_SLACK
+    module = module_from()
+    for batch, epochs in ((50, 3), (37, 3), (128, 6)):
+        firsts, lasts = [], []
+        for seed in seeds:
+            rows = np.asarray(digits.relabel(digits.load_train(), seed))[
+                np.sort(np.random.default_rng(seed).choice(1400, 700, replace=False))]
+            torch.manual_seed(seed)
+            model = module.VAE(64, 4, hidden=(64,))
+            before = grader_neg_elbo(model, rows, seed, "cpu")
+            losses = module.train_vae(model, torch.tensor(rows), epochs, 3e-3, batch,
+                                      generator=torch.Generator().manual_seed(seed))
+            after = grader_neg_elbo(model, rows, seed + 1, "cpu")
+            firsts.append((losses[0] - after) / (before - after))
+            lasts.append((losses[-1] - after) / (before - after))
+        print(f"  losses, batch {batch}, {epochs} epochs: first at {min(firsts):.2f}-"
+              f"{max(firsts):.2f}, last {min(lasts):+.3f}..{max(lasts):+.3f} of the gain "
+              f"(allowed ±{LOSS_SLACK:g})", flush=True)
 
 
 def report(label, module, device, seeds):
@@ -109,6 +138,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="0,1,2,3,4,5")
     parser.add_argument("--variants", action="store_true", help="also the wrong variants")
+    parser.add_argument("--losses", action="store_true",
+                        help="also the margins of the losses checks")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(1)
@@ -120,6 +151,8 @@ def main(argv=None):
     if args.variants:
         for name, override in VARIANTS.items():
             report(name, module_from(override), "cpu", seeds)
+    if args.losses:
+        loss_positions(seeds)
     return 0
 
 

@@ -407,7 +407,9 @@ def losses_program(check, case):
 # The reported losses are measured during each epoch, before each step: the first epoch's
 # mean lies between the negative ELBO after and before training, the last one near the final
 # negative ELBO. The grader's own estimates are one-sample too (700 rows: standard error about
-# 0.1 nats). Reference: the last loss is within 0.01-0.06 of the gain from the final value.
+# 0.1 nats). Reference, 6 seeds, each graded budget: the first epoch's mean lies 0.57-0.88 of
+# the way from the final to the initial value, the last one 0.01-0.05 of the gain above the
+# final value (``python bench/hw7.py --losses``).
 LOSS_SLACK = 0.15
 
 
