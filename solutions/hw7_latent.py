@@ -98,7 +98,7 @@ def _mlp(sizes):
 
 
 class VAE(nn.Module):
-    """Gaussian encoder q(z | x) = N(mu(x), diag exp(log_var(x))), Bernoulli decoder, N(0, I) prior."""
+    """Encoder q(z | x) = N(mu(x), diag exp(log_var(x))), Bernoulli decoder, N(0, I) prior."""
 
     def __init__(self, d, latent_dim, hidden=(128,)):
         super().__init__()

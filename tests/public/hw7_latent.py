@@ -140,7 +140,7 @@ def em_parameters_judge(case, outputs, expected):
 
 
 def em_logliks_judge(case, outputs, expected):
-    """logliks starts at the start's log-likelihood, ends at the returned parameters', never falls."""
+    """logliks starts at the start's log-likelihood, ends at the result's, never falls."""
     parts, verdict = _em_parts(case, outputs)
     if parts is None:
         return verdict
@@ -210,7 +210,7 @@ def model_call(name, *args, save=None, **kwargs):
 
 
 def vae_spec(d, latent, hidden, init, scale=None):
-    """The plain description of a ``VAE(d, latent, hidden=...)`` built under global seed ``init``."""
+    """The plain description of a ``VAE(d, latent, hidden=...)`` built under global seed init."""
     spec = {"d": int(d), "latent": int(latent), "hidden": [int(h) for h in hidden],
             "init": int(init)}
     if scale:
@@ -395,7 +395,7 @@ def grader_noise(seed, rows, latent):
 
 
 def losses_program(check, case):
-    """The grader's ELBO pieces on the training rows before and after ``train_vae``, and its losses."""
+    """The grader's ELBO pieces on the training rows before and after ``train_vae``; its losses."""
     x = training_rows(case)
     latent = case.data["spec"]["latent"]
     eps0 = grader_noise(case.data["noise"], len(x), latent)
@@ -541,8 +541,8 @@ def vae_input_rows(rng, b, d):
             judge=interface_judge, expected=None, steps=interface_program, seconds=SECONDS,
             needs_torch=True)
 def _(rng):
-    yield Case("d=6 L=2 B=3", data={"spec": vae_spec(6, 2, (16,), 0), "x": vae_input_rows(rng, 3, 6),
-                                    "n": 4, "seed": 1})
+    yield Case("d=6 L=2 B=3", data={"spec": vae_spec(6, 2, (16,), 0),
+                                    "x": vae_input_rows(rng, 3, 6), "n": 4, "seed": 1})
 
 
 @checks.add("VAE", "elbo is log p(x | z) - KL at z = mu + exp(log_var / 2) * eps", points=2,
