@@ -49,6 +49,13 @@ HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw8", "hw8_energy", "Energy-based models: a Boltzmann machine",
              Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
 )}
+# HW7's VAE trains on hw6's digits: the same files ship (training split) and stay with the
+# grader (held-out split), whatever hw6 declares them to be.
+HOMEWORKS["hw7"] = Homework(
+    "hw7", "hw7_latent", "Latent-variable models: EM, the ELBO, a tiny VAE (torch)",
+    Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
+    worker_preload=("numpy", "torch"), needs_torch=True,
+    data_files=HOMEWORKS["hw6"].data_files, grader_data_files=HOMEWORKS["hw6"].grader_data_files)
 
 
 class UnknownHomework(KeyError):
