@@ -4,7 +4,8 @@ A submission may import the Python standard library and the third-party packages
 homework allows (``Homework.worker_preload``: numpy; numpy and torch for hw6). This
 meta-path finder refuses any other top-level package when the import comes from the
 student's code, with a message that names the package and what is available. Imports
-made by installed packages themselves (torch importing its own dependencies) pass.
+made by installed code itself (torch importing its own dependencies, the standard
+library importing its private modules) pass.
 
 This is the friendly half of the rule: it holds even where the kernel refuses
 namespaces. The hard half is the allow-list root (``rootfs.py``), in which packages
@@ -17,9 +18,11 @@ import sys
 _IMPORT_MACHINERY = (os.path.dirname(importlib.__file__) + os.sep, "<frozen importlib")
 
 
-def _packages_folders():
-    return tuple(p.rstrip(os.sep) + os.sep for p in sys.path
-                 if p.endswith(("site-packages", "dist-packages")))
+def _installed_code():
+    """Folders of installed code: the standard library and the site folders."""
+    folders = [os.path.dirname(os.__file__)]
+    folders += [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    return tuple(p.rstrip(os.sep) + os.sep for p in folders)
 
 
 class ImportGuard:
@@ -28,7 +31,7 @@ class ImportGuard:
     def __init__(self, allowed, also_importable=()):
         self.allowed = tuple(allowed)
         self.importable = set(sys.stdlib_module_names) | set(allowed) | set(also_importable)
-        self.installed = _packages_folders()
+        self.installed = _installed_code()
         self.here = os.path.abspath(__file__)
 
     def _from_installed_package(self):

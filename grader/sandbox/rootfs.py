@@ -21,6 +21,7 @@ and vanishes with its last process.
 Only the standard library here (it runs in the template before any student code).
 """
 import os
+import re
 import site
 import sys
 
@@ -59,13 +60,37 @@ def _top_level_of(path, site_dirs):
     return None
 
 
-def package_paths(allowed):
-    """The site-packages entries of the allowed packages and of whatever they imported.
+def _requirement_name(text):
+    """The distribution named by a requirement line, or None for an optional extra."""
+    if "extra ==" in text.replace('"', "'").replace("extra==", "extra =="):
+        return None
+    name = re.split(r"[ ;<>=!~\[(]", text.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower() or None
 
-    Called after the template imported ``allowed``: every module then loaded from a
-    site folder belongs to an allowed package or to one of its own dependencies.
-    Returns (paths to expose, top-level names of the dependencies).
-    """
+
+def _installed_entries(allowed):
+    """Site-packages entries of the distributions of ``allowed`` and of all they require."""
+    from importlib import metadata
+    queue = list(allowed)  # numpy and torch are distributed under their import names
+    seen, entries = set(), set()
+    while queue:
+        name = re.sub(r"[-_.]+", "-", queue.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        record = dist.read_text("RECORD") or ""  # a plain scan: torch lists 15000 files
+        entries |= {line.split("/", 1)[0].split(",", 1)[0] for line in record.splitlines()}
+        queue += [n for n in map(_requirement_name, dist.requires or ()) if n]
+    return {e for e in entries if e and e not in ("..", "__pycache__") and not e.endswith(".pth")}
+
+
+def package_paths(allowed):
+    """The site-packages entries of the allowed packages and of their own dependencies
+    (declared, or imported when the template imported ``allowed``)."""
     site_dirs = _site_dirs()
     names = set(allowed)
     for module in list(sys.modules.values()):
@@ -73,14 +98,15 @@ def package_paths(allowed):
         top = _top_level_of(os.path.abspath(origin), site_dirs) if origin else None
         if top and not top.startswith("_"):  # not .pth shims such as _distutils_hack
             names.add(top)
+    entries = _installed_entries(sorted(names))
     paths = []
     for folder in site_dirs:
         for entry in sorted(os.listdir(folder)):
             stem = entry[:-3] if entry.endswith(".py") else entry
             stem = stem[:-5] if stem.endswith(".libs") else stem
-            if stem in names or entry.split(".", 1)[0] in names and entry.endswith(".so"):
+            if entry in entries or stem in names:
                 paths.append(os.path.join(folder, entry))
-    return paths, sorted(names - set(allowed))
+    return paths
 
 
 def mapped_libraries():
@@ -102,7 +128,7 @@ def allow_list(allowed):
     """Every host path the worker may see (read-only), for the packages ``allowed``."""
     stdlib = os.path.dirname(os.__file__)
     paths = [stdlib, sys.executable, os.path.join(sys.prefix, "pyvenv.cfg")]
-    paths += package_paths(allowed)[0]
+    paths += package_paths(allowed)
     paths += mapped_libraries()
     paths += [p for p in EXTRA_FILES]
     return [p for p in dict.fromkeys(os.path.abspath(p) for p in paths) if os.path.lexists(p)]
