@@ -125,6 +125,7 @@ class Plan:
 
     def apply(self):
         """Run in the worker before any student code; raises on any failure (no worker then)."""
+        os.umask(0o077)  # what the worker writes is its own alone
         if self.namespaces:
             self._enter_namespaces()
         self._limits()

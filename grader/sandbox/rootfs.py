@@ -124,10 +124,33 @@ def mapped_libraries():
     return sorted(p for p in found if os.path.isfile(p))
 
 
+def elf_interpreter(path):
+    """The dynamic loader an ELF executable names (PT_INTERP), or None."""
+    import struct
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:  # 64-bit little-endian
+                return None
+            phoff, = struct.unpack_from("<Q", head, 0x20)
+            phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+            for i in range(min(phnum, 64)):
+                fh.seek(phoff + i * phentsize)
+                kind, _, offset, _, _, size = struct.unpack("<IIQQQQ", fh.read(40))
+                if kind == 3:  # PT_INTERP
+                    fh.seek(offset)
+                    return fh.read(min(size, 4096)).rstrip(b"\0").decode()
+    except (OSError, struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
 def allow_list(allowed):
     """Every host path the worker may see (read-only), for the packages ``allowed``."""
     stdlib = os.path.dirname(os.__file__)
     paths = [stdlib, sys.executable, os.path.join(sys.prefix, "pyvenv.cfg")]
+    loader = elf_interpreter(os.path.realpath(sys.executable))
+    paths += [loader] if loader else []
     paths += package_paths(allowed)
     paths += mapped_libraries()
     paths += [p for p in EXTRA_FILES]

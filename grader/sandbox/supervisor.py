@@ -212,7 +212,8 @@ class Sandbox:
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
         env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
         plan = self._plan()
-        with open(self.output_path, "ab") as out:
+        fd = os.open(self.output_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        with open(fd, "ab") as out:
             self._output_seen = out.tell()
             self.proc = self._spawn(plan, config, env, out, to_worker_r, from_worker_w)
         os.close(to_worker_r)
