@@ -257,20 +257,23 @@ def remove_files_of(uid, folders):
 
 
 def kill_all_of(uid):
-    """Kill every process of ``uid`` (what escaped the process group too). Root only."""
+    """Kill every process of ``uid`` (what escaped the process group too). Root only.
+
+    The signal is sent by a short-lived interpreter that becomes ``uid`` first, so nothing
+    else can be hit. It is started with ``subprocess`` (vfork and exec), never ``os.fork``:
+    forking the grader runs OpenBLAS's fork handlers, which stop its thread pool under the
+    feet of another grading thread in the middle of a BLAS call (that call then never
+    returns).
+    """
     if uid is None or uid < WORKER_UID_BASE:
         return
-    for _ in range(100):  # about 1 s at most
+    script = f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); os.kill(-1, 9)"
+    for _ in range(20):  # about 1 s at most
         if not _live_pids_of(uid):
             return
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child: signal as that uid, so nothing else is hit
-            try:
-                os.setuid(uid)
-                os.kill(-1, 9)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        subprocess.run([sys.executable, "-I", "-S", "-c", script], check=False,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env={}, timeout=10)
         time.sleep(0.01)
 
 

@@ -221,8 +221,9 @@ def build_skeleton(target, paths):
             os.symlink(text, target + path)
     for folder in SCRATCH_DIRS + ("/proc", SUBMISSION, "/dev"):
         os.makedirs(target + folder, mode=0o755, exist_ok=True)
-    for name in DEVICES:
-        if os.path.exists("/dev/" + name):
+    gpus = sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))  # --device cuda
+    for name in DEVICES + tuple(gpus):
+        if os.path.exists("/dev/" + name) and not os.path.isdir("/dev/" + name):
             _bind_read_only("/dev/" + name, f"{target}/dev/{name}", MS_NOSUID)
     for name, text in DEV_LINKS.items():
         os.symlink(text, f"{target}/dev/{name}")

@@ -432,7 +432,7 @@ def _batch(class_dir, out, *extra):
                "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
     done = subprocess.run([_sys.executable, "-c", wrapper, "batch", "hw1", str(class_dir),
                            "--out", str(out), "--jobs", "2", "--no-progress", *extra],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     peak = [int(line.split()[1]) for line in done.stderr.splitlines()
             if line.startswith("PEAK_RSS_KB")]
     return done.returncode, done.stderr, (peak[-1] / 1024 if peak else None)
