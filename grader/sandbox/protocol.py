@@ -8,15 +8,16 @@ Plain data only, never pickle. A message is a JSON document framed by an
 - ``{"$list": <nested list>, "dtype": "float64", "shape": [...]}``: the same
   array in readable form (used for the public data files);
 - ``{"$tuple": [...]}``: a tuple; ``{"$map": {...}}``: a dict with str keys;
-- ``{"$int": "<decimal digits>"}``: an integer too large for 64 bits (hw5's exact counts
-  such as 2**10000 - 1), at most ``INT_DIGITS`` digits.
+- ``{"$int": "<hex digits>"}``: an integer too large for 64 bits (hw5's exact counts such
+  as 2**10000 - 1 or 256**3072 - 1), in hexadecimal (converted both ways in linear time,
+  outside Python's int-digit limit, which stays in force), at most ``INT_HEX_DIGITS``.
 
 Bounds (the trusted side parses what an untrusted worker wrote): a frame is at most
 the sandbox's ``message_bytes``; before JSON parsing, a body may hold at most
 ``MAX_CONTAINERS`` objects/arrays and ``MAX_ITEMS`` commas (a cheap byte count that
 bounds the parser's memory and time); plain JSON integers have at most
 ``PLAIN_INT_DIGITS`` digits and Python's own int-digit limit stays in force; nesting
-deeper than ``MAX_DEPTH`` and more than ``MAX_BIG_INT_DIGITS`` tagged digits in one
+deeper than ``MAX_DEPTH`` and more than ``MAX_BIG_INT_DIGITS`` tagged hex digits in one
 message are refused. Every violation is a ``ProtocolError``: that call's failure.
 
 Arguments may also carry markers that the worker turns into live objects
@@ -40,9 +41,9 @@ MARKERS = ("$rng", "$torch_generator", "$ref", "$fn", "$tensor")
 MAX_CONTAINERS = 200_000
 MAX_ITEMS = 2_000_000
 MAX_DEPTH = 64
-PLAIN_INT_DIGITS = 19          # fits every int64; longer integers travel as {"$int": ...}
-INT_DIGITS = 4000              # 2**10000 - 1 has 3011 digits; under Python's 4300 limit
-MAX_BIG_INT_DIGITS = 400_000   # per message: bounded conversion cost
+PLAIN_INT_DIGITS = 19          # fits every int64; longer integers travel as {"$int": hex}
+INT_HEX_DIGITS = 16384         # 65536 bits: 2**10000 - 1 (2500), 256**3072 - 1 (6144)
+MAX_BIG_INT_DIGITS = 1 << 20   # hex digits per message: linear conversion, bounded cost
 _BIG = 1 << 63
 
 
@@ -71,7 +72,7 @@ def encode(value, *, readable=False):
     Raises ``TypeError`` for anything else.
     """
     if isinstance(value, int) and not isinstance(value, bool) and not -_BIG <= value < _BIG:
-        return {"$int": str(int(value))}  # str() keeps Python's own digit limit
+        return {"$int": format(int(value), "x")}  # linear, never hits the decimal digit limit
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.ndarray):
@@ -102,14 +103,19 @@ def decode(data):
     return _decode(data, 0, [MAX_BIG_INT_DIGITS])
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def _big_int(text, budget):
-    if not isinstance(text, str) or len(text) > INT_DIGITS + 1 or \
-            not text.lstrip("-").isdigit() or not text.isascii():
-        raise ProtocolError(f"an integer of more than {INT_DIGITS} digits (or not an integer)")
-    budget[0] -= len(text)
+    digits = text[1:] if isinstance(text, str) and text.startswith("-") else text
+    if not isinstance(digits, str) or not 0 < len(digits) <= INT_HEX_DIGITS or \
+            not _HEX.issuperset(digits):
+        raise ProtocolError(f"an integer of more than {INT_HEX_DIGITS * 4} bits "
+                            "(or not a hexadecimal integer)")
+    budget[0] -= len(digits)
     if budget[0] < 0:
         raise ProtocolError(f"more than {MAX_BIG_INT_DIGITS} digits of integers in one answer")
-    return int(text)
+    return int(text, 16)
 
 
 def _decode(data, depth, budget):
@@ -173,8 +179,8 @@ def _list(value):
 def _plain_int(text):
     if len(text.lstrip("-")) > PLAIN_INT_DIGITS:
         raise ProtocolError(f"a plain integer of {len(text)} digits (over {PLAIN_INT_DIGITS}: "
-                            "long integers travel as tagged strings, at most "
-                            f"{INT_DIGITS} digits)")
+                            "long integers travel as tagged hexadecimal strings, at most "
+                            f"{INT_HEX_DIGITS * 4} bits)")
     return int(text)
 
 

@@ -87,15 +87,16 @@ def test_nesting_is_capped_while_decoding():
 
 
 def test_exact_big_integers_cross_tagged_with_a_digit_cap():
-    big = 2 ** 10000 - 1
-    assert protocol.decode(protocol.parse_body(protocol.dumps(protocol.encode([big, -big])))) \
-        == [big, -big]
+    for big in (2 ** 10000 - 1, 256 ** 3072 - 1, 2 ** 63, -(2 ** 64)):
+        wire = protocol.parse_body(protocol.dumps(protocol.encode([big, -big])))
+        assert protocol.decode(wire) == [big, -big]
     with pytest.raises(protocol.ProtocolError):
-        protocol.decode({"$int": "9" * (protocol.INT_DIGITS + 2)})
+        protocol.decode({"$int": "f" * (protocol.INT_HEX_DIGITS + 1)})
     with pytest.raises(protocol.ProtocolError):
-        protocol.decode([{"$int": "9" * 3000}] * 200)  # 600 000 digits in one answer
-    with pytest.raises(protocol.ProtocolError):
-        protocol.decode({"$int": "12x"})
+        protocol.decode([{"$int": "f" * 16000}] * 100)  # 1.6e6 digits in one answer
+    for bad in ("12x", "", "-", " 1", "0x1f", 5):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode({"$int": bad})
     assert sys.get_int_max_str_digits() != 0  # the trusted side keeps Python's limit
 
 
