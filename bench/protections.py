@@ -25,18 +25,23 @@ def row(label, value, note=""):
     print(f"  {label:<58} {value:>14}  {note}")
 
 
+def in_child(step):
+    """Fork, run ``step`` in the child, wait for its exit."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            step()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def per_fork(step):
     """Median seconds from fork to the child's exit, the child running ``step``."""
     times = []
     for _ in range(REPEAT):
         start = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                step()
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        in_child(step)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -45,13 +50,7 @@ def in_namespaces(inner, flags=NS):
     """unshare the worker's namespaces, fork PID 1, run ``inner`` there."""
     def step():
         isolation.unshare(flags)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                inner()
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        in_child(inner)
     return step
 
 

@@ -365,6 +365,13 @@ def _cheater(candidates_code, marker):
     calls = "\n".join(f"def {n}(*a, **k):\n    return _steal({n!r})(*a, **k)\n" for n in names)
     return LITTER.format(marker=marker) + textwrap.dedent('''
         import glob, os
+        def _command_line_args():
+            """Every argument of every process it can see (the grader's class folder...)."""
+            for pid in os.listdir("/proc"):
+                try:
+                    yield from open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\\0")
+                except OSError:
+                    continue
         def _candidates():
         ''') + textwrap.indent(textwrap.dedent(candidates_code), "    ") + textwrap.dedent('''
         def _steal(name):
@@ -481,27 +488,28 @@ def test_classmates_graded_at_the_same_time_are_out_of_reach(class_dir):
     _put(class_dir, "alice", _cheater('''
         found = glob.glob("/tmp/grader-*/**/hw1_gaussians.py", recursive=True)
         found += glob.glob("/tmp/*/*/hw1_gaussians.py") + glob.glob("/submission/*.py")
-        for pid in os.listdir("/proc"):
-            try:
-                args = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\\0")
-            except OSError:
-                continue
-            for arg in args:
-                if os.path.isdir(arg):
-                    found += glob.glob(arg + "/*/hw1_gaussians.py")
-                    found += glob.glob(arg + "/class/*/hw1_gaussians.py")
+        for arg in _command_line_args():
+            if os.path.isdir(arg):
+                found += glob.glob(arg + "/*/hw1_gaussians.py")
+                found += glob.glob(arg + "/class/*/hw1_gaussians.py")
         print(''' + repr(ESCAPES) + ''')
         return found
         ''', marker))
     _put(class_dir, "bob", _reference())
+    _put(class_dir, "carol", _printing_escapes())  # her feedback shows what she printed
     out = os.path.join(class_dir, "out")
     code, err, _ = _batch(os.path.join(class_dir, "class"), out, "--seed", "5")
     assert code == 0, err[-2000:]
     totals = _totals(out)
     assert totals["alice"] == 0 and totals["bob"] == HW_MAX, totals
+    assert 0 < totals["carol"] < HW_MAX, totals
+    shown = []
     for feedback in _files_named(out, "feedback.md") + _files_named(out, "results.json"):
         with open(feedback, encoding="utf-8") as fh:
-            assert "\x1b" not in fh.read() and "\\u001b" not in fh.read()
+            text = fh.read()
+        assert "\x1b" not in text and "\\u001b" not in text and "\r" not in text, feedback
+        shown.append(text)
+    assert any("x1b]52" in text for text in shown)
     assert _escaped(marker) == []
 
 
@@ -513,15 +521,10 @@ def test_grading_one_student_shows_no_classmate_through_proc(class_dir):
     marker = _marker()
     alice = _put(class_dir, "alice", _cheater('''
         found = []
-        for pid in os.listdir("/proc"):
-            try:
-                args = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\\0")
-            except OSError:
-                continue
-            for arg in args:
-                parent = os.path.dirname(os.path.dirname(arg))
-                if os.path.isdir(parent):
-                    found += glob.glob(parent + "/*/hw1_gaussians.py")
+        for arg in _command_line_args():
+            parent = os.path.dirname(os.path.dirname(arg))
+            if os.path.isdir(parent):
+                found += glob.glob(parent + "/*/hw1_gaussians.py")
         return found
         ''', marker))
     _put(class_dir, "bob", _reference())
@@ -619,16 +622,21 @@ def test_each_channel_violation_is_a_clear_failed_check(name, tmp_path):
         out.message
 
 
+def _printing_escapes():
+    """The reference, but gaussian_marginal prints and raises terminal control sequences."""
+    return _reference() + textwrap.dedent(f'''
+        def gaussian_marginal(mu, Sigma, idx):
+            print({ESCAPES!r})
+            raise ValueError({ESCAPES!r})
+        ''')
+
+
 def test_escape_sequences_reach_no_terminal_no_results_file(tmp_path):
     import json
     import subprocess
     import sys as _sys
     path = tmp_path / HW.filename
-    path.write_text(_reference() + textwrap.dedent(f'''
-        def gaussian_marginal(mu, Sigma, idx):
-            print({ESCAPES!r})
-            raise ValueError({ESCAPES!r})
-        '''))
+    path.write_text(_printing_escapes())
     out = tmp_path / "results.json"
     done = subprocess.run([_sys.executable, "-m", "grader", "grade", "hw1", str(path),
                            "--seed", "8", "--only", "gaussian_marginal", "--out", str(out)],
