@@ -234,8 +234,9 @@ def build_skeleton(target, paths):
 def enter(skeleton, submission, scratch_bytes, uid):
     """Per worker, in its own mount and PID namespaces: add the private parts, pivot into it.
 
-    ``submission`` (a host folder that the worker owns) appears read-write at /submission;
-    one tmpfs of ``scratch_bytes`` serves /tmp, /var/tmp and /dev/shm.
+    ``submission`` (a host folder that the worker owns) appears read-only at /submission;
+    one tmpfs of ``scratch_bytes`` serves /tmp, /var/tmp and /dev/shm (and is HOME): all
+    the worker can write is capped, and private.
     """
     scratch = skeleton + SUBMISSION  # a mount point that is free until the submission arrives
     mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
@@ -248,8 +249,9 @@ def enter(skeleton, submission, scratch_bytes, uid):
             os.chown(inner, uid, uid)
         mount(inner, skeleton + folder, None, MS_BIND)
     umount(scratch, MNT_DETACH)
-    mount(submission, skeleton + SUBMISSION, None, MS_BIND)
-    mount(None, skeleton + SUBMISSION, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
+    mount(submission, skeleton + SUBMISSION, None, MS_BIND)  # read-only: writes go to /tmp
+    mount(None, skeleton + SUBMISSION, None,
+          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     mount("proc", skeleton + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.chdir(skeleton)
     pivot_root(".", ".")

@@ -231,8 +231,8 @@ class Sandbox:
     def _spawn(self, plan, config, env, out, to_worker_r, from_worker_w):
         """Fork the worker from the pre-imported template, or start a fresh interpreter."""
         inside = self._inside_submission
-        worker_env = dict(env, HOME=inside,
-                          TMPDIR="/tmp" if self.namespaces else self.scratch)
+        scratch = "/tmp" if self.namespaces else self.scratch
+        worker_env = dict(env, HOME=scratch, TMPDIR=scratch)
         request = {"plan": dataclasses.asdict(plan), "env": worker_env, "cwd": inside,
                    "config": config}
         if forkserver.enabled():
