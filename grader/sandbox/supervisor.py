@@ -148,7 +148,8 @@ class Sandbox:
                               f"{blocked[0]}, which other users cannot enter")
             owner = f"uid {self.uid}" if self.uid is not None else "the grader's own user"
             active.append(
-                "NO allow-list root, NO own PID namespace, NO network namespace ("
+                "NO private filesystem view: NO allow-list root, NO own PID namespace, "
+                "NO network namespace ("
                 + (caps.reason or "disabled") + "): the worker sees the host's files that "
                 f"{owner} can read and the host's processes; its submission copy and scratch "
                 f"are still private (0700, {owner})" + self._lock_hidden_paths(prefixes))

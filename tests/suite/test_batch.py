@@ -73,7 +73,8 @@ def klass(world_tmp):
     put(subs / "gus", HW1 + ".py",
         "import os\n"
         f"_other = {str(subs / 'ada' / (HW1 + '.py'))!r}\n"
-        f"if os.listdir({str(world_tmp / 'out')!r}):\n"
+        f"_out = {str(world_tmp / 'out')!r}\n"
+        "if os.path.isdir(_out) and os.listdir(_out):  # hidden, or absent from its view\n"
         "    raise RuntimeError('can see the output folder')\n"
         "if os.path.exists(_other):\n"
         "    exec(open(_other).read())\n"
