@@ -217,18 +217,23 @@ def untraversable_ancestors(path):
 
 
 def _live_pids_of(uid):
-    """Pids of the processes of ``uid`` that are not zombies, read from /proc."""
+    """Pids of the processes of ``uid`` that are not zombies, read from /proc.
+
+    One ``stat`` per process (the owner of ``/proc/<pid>``); only that uid's processes are
+    read further: the scan runs at least once per worker, on machines with many processes.
+    """
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/status", encoding="ascii", errors="replace") as fh:
-                fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        except OSError:
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
             continue
-        if int(fields.get("Uid", "-1").split()[0]) == uid and \
-                not fields.get("State", "").strip().startswith("Z"):
+        if state != b"Z":
             pids.append(int(name))
     return pids
 
