@@ -22,7 +22,6 @@ called by ``zygote.py`` in a fork of the template, or in a fresh interpreter):
 protections that were active, and a fallback is announced, never silent.
 """
 import ctypes
-import ctypes.util
 import functools
 import os
 import resource
@@ -64,7 +63,9 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The C library is already loaded in every Python process: no ctypes.util.find_library,
+# which runs ldconfig in a subprocess (a quarter of a second on a busy machine).
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _check(ret, what):
