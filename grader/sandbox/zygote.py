@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import select
+import shutil
 import socket
 import sys
 import traceback
@@ -119,8 +120,19 @@ def main():
         except OSError as exc:
             error = str(exc)
     ctl.send(json.dumps({"ready": not error, "error": error}).encode())
-    if error:
-        return
+    try:
+        if not error:
+            _serve(ctl, root)
+    except OSError:  # the supervisor is gone (a report could not be sent)
+        pass
+    finally:  # also when the grader was killed: its end of the socket closed
+        if root:
+            isolation.umount(root, isolation.MNT_DETACH)
+        shutil.rmtree(options["folder"], ignore_errors=True)
+
+
+def _serve(ctl, root):
+    """Fork a worker for each request until the supervisor closes its end."""
     while True:
         _reap(ctl)
         ready, _, _ = select.select([ctl], [], [], 0.05)
