@@ -123,6 +123,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     bench_check_and_grade(args.repeat)
+    subprocess.run([PY, os.path.join(ROOT, "bench", "protections.py")], cwd=ROOT, check=False)
     bench_each_homework(args.repeat)
     bench_otter(args.repeat)
     if not args.quick:

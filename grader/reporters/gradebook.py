@@ -10,6 +10,8 @@ import os
 import statistics
 import tempfile
 
+from .escape import escape_control
+
 FIXED_COLUMNS = ("id", "name", "email", "submission", "total", "max")
 TAIL_COLUMNS = ("status", "reason")
 
@@ -71,6 +73,7 @@ def write_text_atomic(path, text):
 def feedback_markdown(doc, *, who="", title=""):
     """Per-student feedback a person can read: per exercise, what passed, what failed, why."""
     extra = doc.get("extra_data", {})
+    who = escape_control(who)
     best = sum(float(t["max_score"]) for t in doc.get("tests", []))
     lines = [f"# {title or extra.get('homework', 'Homework')}" + (f" — {who}" if who else ""), "",
              f"**Score: {_number(doc['score'])} / {_number(best)}**  ",
@@ -91,7 +94,7 @@ def feedback_markdown(doc, *, who="", title=""):
             label = t["name"].split(": ", 1)[-1]
             lines.append(f"- {mark} {label} — {_number(t['score'])} / {_number(t['max_score'])}")
             if t.get("status") != "passed" and t.get("output"):
-                body = t["output"].replace("```", "'''")
+                body = escape_control(t["output"]).replace("```", "'''")
                 lines += ["", "  ```text", *("  " + ln for ln in body.splitlines()), "  ```", ""]
     return "\n".join(lines).rstrip() + "\n"
 

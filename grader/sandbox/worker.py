@@ -32,10 +32,11 @@ import sys
 import traceback
 
 try:
-    from . import protocol, callables
+    from . import protocol, callables, importguard
 except ImportError:  # started standalone by the supervisor
     import protocol
     import callables
+    import importguard
 
 import numpy as np
 
@@ -49,6 +50,8 @@ _write = protocol.write_message
 _read = protocol.read_message
 
 MAX_REQUEST_BYTES = 1 << 30
+RUNTIME_MODULES = ("worker", "protocol", "callables", "importguard", "isolation", "rootfs",
+                   "zygote")
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -267,6 +270,8 @@ def run(config):
     submission_dir = os.path.dirname(config["module_path"])
     sys.path.insert(0, submission_dir)
     os.chdir(submission_dir)
+    importguard.install(config.get("allowed", ("numpy",)),
+                        (config["module_name"],) + RUNTIME_MODULES)
     Worker(config["module_name"], config["module_path"], channel_in, channel_out).serve()
 
 

@@ -170,11 +170,14 @@ def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
     assert doc["score"] == 0 and f"No {HW1}.py" in doc["output"]
 
 
-def spy_module(root):
-    """A submission that reports which secret files it could read (and its uid)."""
+def spy_module(root, root_is_open=False):
+    """A submission that reports which secret files it could read (and its uid).
+    ``root_is_open``: it must read a control file beside them (hiding is not overbroad;
+    only without namespaces: an allow-list root shows no host file at all)."""
     return (
         "import os\n"
-        f"assert open({str(root / 'control.txt')!r}).read() == 'ok'  # the root is open\n"
+        + (f"assert open({str(root / 'control.txt')!r}).read() == 'ok'  # the root is open\n"
+           if root_is_open else "") +
         "seen = []\n"
         f"for p in [{str(root / 'source' / 'solutions' / (HW1 + '.py'))!r},\n"
         f"          {str(root / 'source' / 'tests' / 'hidden' / (HW1 + '.py'))!r},\n"
@@ -262,7 +265,7 @@ def test_without_namespaces_the_hidden_folders_are_unreadable_to_student_code(ro
         shutil.copytree(root / "source", top / "source")
         (top / "control.txt").write_text("ok")
         (top / "submission").mkdir()
-        (top / "submission" / (HW1 + ".py")).write_text(spy_module(top))
+        (top / "submission" / (HW1 + ".py")).write_text(spy_module(top, root_is_open=True))
         (top / "results").mkdir()
         (top / "results" / "stdout").write_text("")
         done = subprocess.run([str(python), "-c", NO_NAMESPACES, str(top)], cwd=top / "source",
