@@ -1,4 +1,5 @@
 """My HW5 (functional style)."""
+import itertools
 import math
 import operator
 from collections import deque
@@ -17,7 +18,8 @@ def n_params_independent(cards):
 
 def n_params_chain_rule(cards):
     cs = list(map(int, cards))
-    return sum((cs[i] - 1) * math.prod(cs[:i]) for i in range(len(cs)))
+    before = [1, *itertools.accumulate(cs, operator.mul)][:-1]
+    return sum((c - 1) * b for c, b in zip(cs, before))
 
 
 def n_params_markov_chain(cards):

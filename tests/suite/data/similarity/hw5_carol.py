@@ -23,12 +23,11 @@ def n_params_independent(cards):
 def n_params_chain_rule(cards):
     # telescoping sum: equals the joint, but computed factor by factor
     cs = _ints(cards)
-    out = 0
-    for i, c in enumerate(cs):
-        block = 1
-        for j in range(i):
-            block *= cs[j]
-        out += block * (c - 1)
+    out, block, i = 0, 1, 0
+    while i < len(cs):
+        out += block * (cs[i] - 1)
+        block *= cs[i]
+        i += 1
     return out
 
 

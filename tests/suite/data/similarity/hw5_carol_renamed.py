@@ -72,12 +72,11 @@ def n_params_joint(cards):
 def n_params_chain_rule(cards):
     # each factor x_k | x_<k has a full table
     sizes = as_int_list(cards)
-    res = 0
-    for k, s in enumerate(sizes):
-        width = 1
-        for t in range(k):
-            width *= sizes[t]
-        res += width * (s - 1)
+    res, width, k = 0, 1, 0
+    while k < len(sizes):
+        res += width * (sizes[k] - 1)
+        width *= sizes[k]
+        k += 1
     return res
 
 

@@ -1,5 +1,7 @@
 """HW5 solutions (numpy where it helps, exact ints where it matters)."""
+import itertools
 import math
+import operator
 
 import numpy as np
 
@@ -22,7 +24,7 @@ def n_params_independent(cards):
 
 def n_params_chain_rule(cards):
     values = _as_list(cards)
-    n_before = [math.prod(values[:k]) for k in range(len(values))]
+    n_before = list(itertools.accumulate([1] + values[:-1], operator.mul))
     return sum(b * (v - 1) for b, v in zip(n_before, values))
 
 

@@ -25,7 +25,11 @@ def _prod(seq):
 
 def n_params_chain_rule(cards):
     ks = [int(k) for k in cards]
-    return sum(_prod(ks[:pos]) * (ks[pos] - 1) for pos in range(len(ks)))
+    seen, terms = 1, []
+    for k in ks:
+        terms.append(seen * (k - 1))
+        seen *= k
+    return sum(terms)
 
 
 def n_params_markov_chain(cards):
