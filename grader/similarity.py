@@ -9,9 +9,11 @@ sparse product, numpy); the pairs that could reach the threshold are then compar
 copydetect itself, which gives the score (the share of each file's tokens covered by
 code found in the other) and the matched spans shown in the report.
 """
+import concurrent.futures
 import csv
 import inspect
 import io
+import multiprocessing
 import os
 from dataclasses import dataclass
 
@@ -25,6 +27,7 @@ MAX_SOURCE_BYTES = 2 << 20
 CSV_NAME = "similarity.csv"
 CSV_COLUMNS = ("a", "b", "score", "share_a", "share_b", "tokens_a", "tokens_b")
 COLUMN_CHUNK = 4096
+FILES_PER_PROCESS = 100  # a class is split over processes in parts of at least this many
 
 
 class SimilarityUnavailable(Exception):
@@ -92,19 +95,45 @@ def fingerprint(code, boilerplate=None):
     copydetect = _copydetect()
     return copydetect.CodeFingerprint(
         "submission.py", NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1,
-        boilerplate=boilerplate, fp=io.StringIO(code))
+        boilerplate=boilerplate, language="python", fp=io.StringIO(code))
 
 
-def documents(sources, stub_code=""):
-    """[Document] for ``sources`` ({key: code}), with ``stub_code`` as boilerplate."""
+def _fingerprinted(items, stub_code):
+    """[Document] of ``items`` ((key, code) pairs), the stub's fingerprints removed."""
     boilerplate = np.array(sorted(fingerprint(stub_code).hashes)) if stub_code else None
     docs = []
-    for key, code in sources.items():
+    for key, code in items:
         try:
             docs.append(Document(key, code, fingerprint(code, boilerplate)))
         except Exception:  # noqa: BLE001 - a file the tokenizer cannot read is not compared
             continue
     return docs
+
+
+def documents(sources, stub_code="", jobs=None):
+    """[Document] for ``sources`` ({key: code}) in their order, with ``stub_code`` as
+    boilerplate. Tokenizing (the slow part) runs in ``jobs`` processes for big classes.
+
+    copydetect hashes k-grams with Python's ``hash()``, salted per process, and winnowing
+    keeps the smallest hashes: fingerprints, and so scores near the threshold, would change
+    from run to run and could not be compared across processes. They are always made in
+    pool processes that share one fixed salt (``PYTHONHASHSEED``, read when they start)."""
+    items = list(sources.items())
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) // FILES_PER_PROCESS))
+    chunks = [items[i::jobs] for i in range(jobs)]
+    context = multiprocessing.get_context("spawn")  # the caller may have threads: no fork
+    salt = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "0"
+    try:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            parts = list(pool.map(_fingerprinted, chunks, [stub_code] * jobs))
+    finally:
+        if salt is None:
+            del os.environ["PYTHONHASHSEED"]
+        else:
+            os.environ["PYTHONHASHSEED"] = salt
+    order = {key: i for i, (key, _) in enumerate(items)}
+    return sorted((d for part in parts for d in part), key=lambda d: order[d.key])
 
 
 def shared_fingerprints(docs):
@@ -160,9 +189,10 @@ def highlighted(code, slices):
     return Markup(text)
 
 
-def similar_pairs(sources, stub_code="", threshold=THRESHOLD):
-    """Pairs of ``sources`` ({key: code}) scoring at least ``threshold``, highest first."""
-    docs = documents(sources, stub_code)
+def similar_pairs(sources, stub_code="", threshold=THRESHOLD, jobs=None):
+    """(pairs of ``sources`` ({key: code}) scoring at least ``threshold``, highest first;
+    the compared documents)."""
+    docs = documents(sources, stub_code, jobs)
     pairs = [compare(docs[i], docs[j]) for i, j in candidate_pairs(docs, threshold)]
     pairs = [p for p in pairs if p.score >= threshold]
     return sorted(pairs, key=lambda p: (-p.score, p.a, p.b)), docs

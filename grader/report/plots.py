@@ -26,29 +26,39 @@ def _svg(fig):
 def score_histogram(totals, top):
     """Histogram of the class's total scores (0..``top``)."""
     fig, ax = plt.subplots(figsize=(6.4, 2.6))
-    bins = min(40, max(5, int(top) + 1)) if top else 10
-    ax.hist(totals, bins=bins, range=(0, top or max(totals, default=1)), color=BAR,
+    whole = top and float(top).is_integer() and top <= 60
+    bins = [x - 0.5 for x in range(int(top) + 2)] if whole else 40
+    ax.hist(totals, bins=bins, range=None if whole else (0, top or max(totals)), color=BAR,
             edgecolor="white")
     ax.set_xlabel(f"total score (of {top:g})" if top else "total score")
     ax.set_ylabel("submissions")
     return _svg(fig)
 
 
+BINS = (("none", "#c8553d"), ("under half", "#f2a541"), ("half or more", "#9dc3e6"),
+        ("full", "#3b6ea8"))
+
+
 def exercise_distributions(exercises):
-    """One small histogram per exercise: ``exercises`` is [(name, max, [points])]."""
-    n = len(exercises)
-    cols = min(3, max(1, n))
-    rows = -(-n // cols) if n else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.0 * rows), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    for ax, (name, top, points) in zip(axes.flat, exercises):
-        fractions = [p / top for p in points] if top else points
-        ax.hist(fractions, bins=10, range=(0, 1), color=BAR, edgecolor="white")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlim(0, 1)
-        ax.set_xlabel(f"fraction of {top:g} points", fontsize=8)
-    fig.tight_layout()
+    """Per exercise, the share of submissions with none, under half, half or more, and all
+    of its points (stacked bars, one per exercise): ``exercises`` is [(name, max, [points])]."""
+    height = 0.6 + 0.32 * len(exercises)
+    fig, ax = plt.subplots(figsize=(7.2, height))
+    names = [name for name, _, _ in exercises][::-1]
+    shares = []
+    for _, top, points in exercises[::-1]:
+        f = [p / top if top else 0.0 for p in points] or [0.0]
+        n = len(f)
+        shares.append([sum(x <= 0 for x in f) / n, sum(0 < x < 0.5 for x in f) / n,
+                       sum(0.5 <= x < 1 for x in f) / n, sum(x >= 1 for x in f) / n])
+    left = [0.0] * len(names)
+    for b, (label, colour) in enumerate(BINS):
+        widths = [row[b] for row in shares]
+        ax.barh(names, widths, left=left, color=colour, label=label, height=0.7)
+        left = [l + w for l, w in zip(left, widths)]
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of submissions, by fraction of the exercise's points")
+    ax.legend(ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, fontsize=8)
     return _svg(fig)
 
 

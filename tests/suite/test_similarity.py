@@ -52,6 +52,19 @@ def test_the_disguised_copy_is_the_top_pair_and_no_independent_pair_reaches_the_
     assert [(p.a, p.b) for p in listed] == [(top.a, top.b)]
 
 
+def test_fingerprints_made_in_several_processes_match_each_other(monkeypatch):
+    """copydetect hashes with Python's per-process salted hash(): a big class is split over
+    processes, which must agree, or a copy split across two of them goes unseen; and the
+    scores are the same from run to run."""
+    sources = {f"{name}{i}": source(name) for i in range(3) for name in ("carol", "bob")}
+    monkeypatch.setattr(similarity, "FILES_PER_PROCESS", 2)
+    parallel, docs = similarity.similar_pairs(sources, stub(), jobs=3)
+    serial, _ = similarity.similar_pairs(sources, stub(), jobs=1)
+    assert [(p.a, p.b, round(p.score, 6)) for p in parallel] == [
+        (p.a, p.b, round(p.score, 6)) for p in serial]
+    assert len(parallel) == 6 and [d.key for d in docs] == list(sources)  # 3 + 3 copies
+
+
 def test_the_released_stub_is_boilerplate():
     """Two submissions that only fill one function each share the stub's docstrings and
     signatures: without the stub as boilerplate they would look alike."""
