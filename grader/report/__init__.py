@@ -64,7 +64,7 @@ def similarity_section(batch, threshold):
     from .. import similarity
     sources = {}
     for sub in batch.submissions:
-        path = _module_file(batch.homework, sub.source)
+        path = _module_file(batch.homework, outdir_files.graded_source(batch.outdir, sub))
         code = similarity.module_code(path) if path else None
         if code is not None:
             sources[sub.key] = code

@@ -44,7 +44,6 @@ class Submission:
     folder: str = ""
     feedback: str = ""
     tests: list = field(default_factory=list)
-    source: str = ""       # what was graded: a kept copy or the recorded original path
     origin: str = ""       # where the batch read the submission from (as recorded)
     exercises: dict = field(default_factory=dict)   # {exercise: (points, max)}
 
@@ -156,16 +155,16 @@ def _recorded_origin(doc):
     return recorded if isinstance(recorded, str) else ""
 
 
-def _graded_source(outdir, folder, origin):
-    """What was graded: the copy kept under the student's folder, else the recorded path
-    (a file, or the folder holding the module)."""
-    kept = os.path.join(outdir, *folder.split("/"), "submission")
-    if folder and os.path.isdir(kept) and not os.path.islink(kept):
+def graded_source(outdir, sub):
+    """What ``sub`` had graded: the copy kept in its folder (``submission/``), else the
+    recorded path (a file, or the folder holding the module), else ``""``."""
+    kept = os.path.join(outdir, *sub.folder.split("/"), "submission")
+    if sub.folder and os.path.isdir(kept) and not os.path.islink(kept):
         names = sorted(n for n in os.listdir(kept) if n.endswith((".py", ".ipynb"))
                        and _regular(os.path.join(kept, n)))
         if names:
             return os.path.join(kept, names[0])
-    return origin
+    return sub.origin
 
 
 def _rows(outdir):
@@ -224,7 +223,6 @@ def load(outdir):
             error = read_json(os.path.join(base, "error.json")) or {}
             sub.seconds = _float(error.get("seconds"))
         sub.origin = _recorded_origin(doc)
-        sub.source = _graded_source(outdir, sub.folder, sub.origin)
     seed = state.get("seed")
     return Batch(outdir=outdir, homework=homework,
                  seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,

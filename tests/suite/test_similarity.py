@@ -121,3 +121,13 @@ def test_report_similarity_writes_the_csv_and_a_side_by_side_section(tmp_path):
     for key in INDEPENDENT:
         assert os.path.exists(out / key / "results.json") or os.path.exists(
             out / "students" / key / "results.json")
+
+
+def test_highlighted_code_is_escaped_around_and_inside_the_marks():
+    import numpy as np
+    code = "x = '</pre><script>alert(1)</script>'\ny = 1 < 2\n"
+    start = code.index("<script>")
+    html = str(similarity.highlighted(code, np.array([[start], [start + 20]])))
+    assert "<script>" not in html and "</pre>" not in html
+    assert html.count("<mark>") == 1 and "&lt;script&gt;" in html and "1 &lt; 2" in html
+    assert str(similarity.highlighted(code, np.zeros((2, 0), dtype=int))).count("&lt;") == 4
