@@ -23,7 +23,7 @@ th{background:#f3f5f7}td.num{text-align:right;font-variant-numeric:tabular-nums;
 pre.cmd{background:#f3f5f7;padding:.6em;overflow-x:auto}
 .msg{margin:.1em 0 .4em 0}.msg code{background:#f6f7f9}
 .bar{display:inline-block;height:.7em;background:#3b6ea8;vertical-align:middle}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:.8em}.pair pre{border:1px solid #d6dbe1;padding:.5em;overflow:auto;max-height:32em;margin:0}
+.sidebyside{display:grid;grid-template-columns:1fr 1fr;gap:.8em}.sidebyside pre{border:1px solid #d6dbe1;padding:.5em;overflow:auto;max-height:32em;margin:0}
 mark{background:#ffd75e}figure{margin:.5em 0}figure svg{max-width:100%;height:auto}
 .counts span{margin-right:1.4em}
 </style></head><body>
@@ -76,7 +76,7 @@ check does not tell strong from weak submissions; negative: the strong ones fail
 <td class="num">{{ "%.0f"|format(100 * p.share_a) }}% · {{ "%.0f"|format(100 * p.share_b) }}%</td></tr>{% endfor %}
 </tbody></table>
 {% for v in similarity.views %}<h3>{{ v.a }} · {{ v.b }} ({{ "%.2f"|format(v.score) }})</h3>
-<div class="pair"><pre>{{ v.code_a }}</pre><pre>{{ v.code_b }}</pre></div>{% endfor %}
+<div class="sidebyside"><pre>{{ v.code_a }}</pre><pre>{{ v.code_b }}</pre></div>{% endfor %}
 {% endif %}{% endif %}
 <p class="muted">Written by <code>python -m grader report</code> from {{ source_files }}.</p>
 </body></html>
