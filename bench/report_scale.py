@@ -7,7 +7,8 @@ a user runs them. The class: each student's module takes every function from one
 independent solutions in ``tests/suite/data/similarity`` (chosen at random per function,
 so unrelated students share whole functions, as in a real class) with a line of their
 own in each function; a few students hand in a disguised copy of a classmate's module.
-Check outcomes are drawn from a per-student ability. Nothing here asserts.
+Check outcomes are drawn from a per-student ability. Each figure is the wall time and the
+CPU time (user + system, the command's pool processes included). Nothing here asserts.
 """
 import argparse
 import ast
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -175,9 +177,13 @@ def screen_misses(out):
 
 
 def timed(cmd):
+    """(wall seconds, CPU seconds of the command and its processes) of running ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(argv=None, row=None):
@@ -194,14 +200,15 @@ def main(argv=None, row=None):
     try:
         synthetic_class(out, args.n, args.copies)
         report = [sys.executable, "-m", "grader", "report", out]
-        row(f"report.html for {args.n} submissions", f"{timed(report):.1f} s",
-            f"{os.path.getsize(os.path.join(out, 'report.html')) / 1e6:.1f} MB")
-        seconds = timed(report + ["--similarity"])
+        seconds, cpu = timed(report)
+        row(f"report.html for {args.n} submissions", f"{seconds:.1f} s",
+            f"CPU {cpu:.1f} s; {os.path.getsize(os.path.join(out, 'report.html')) / 1e6:.1f} MB")
+        seconds, cpu = timed(report + ["--similarity"])
         with open(os.path.join(out, "similarity.csv"), encoding="utf-8") as fh:
             listed = sum(1 for _ in fh) - 1
         pairs = args.n * (args.n - 1) // 2
         row(f"report --similarity, {args.n} submissions ({pairs} pairs)", f"{seconds:.1f} s",
-            f"{listed} pair(s) listed; {args.copies} copies planted")
+            f"CPU {cpu:.1f} s; {listed} pair(s) listed; {args.copies} copies planted")
         if args.verify_screen:
             missed, compared = screen_misses(out)
             row("pairs at the threshold that the screen missed", f"{missed}",

@@ -61,7 +61,8 @@ class Page(HTMLParser):
                 row["text"].append(data)
 
     def table(self, kind, key="key"):
-        return {r.get(key): dict(r, text="".join(r["text"])) for r in self.rows.get(kind, [])}
+        return {r.get(key): dict(r, text=" ".join("".join(r["text"]).split()))
+                for r in self.rows.get(kind, [])}
 
 
 def read(path):
