@@ -99,6 +99,7 @@ def disguise(code, rng):
 
 
 def results_doc(checks, ability, rng, seconds):
+    """A results.json document: each check passed with probability ``ability``."""
     tests = []
     for check in checks:
         passed = rng.random() < ability
@@ -186,7 +187,13 @@ def timed(cmd):
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def main(argv=None, row=None):
+def row(label, value, note=""):
+    """One line of ``make bench``'s table."""
+    print(f"  {label:<58} {value:>14}  {note}")
+
+
+def main(argv=None):
+    """Write the class, time the two commands, print one row each."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=1000, help="submissions (default 1000)")
     parser.add_argument("--copies", type=int, default=10, help="disguised copies among them")
@@ -195,7 +202,6 @@ def main(argv=None, row=None):
                         help="also compare every pair exactly and count the listed-worthy "
                         "pairs that the shared-fingerprint screen did not pass on")
     args = parser.parse_args(argv)
-    row = row or (lambda label, value, note="": print(f"  {label:<58} {value:>14}  {note}"))
     out = args.keep or tempfile.mkdtemp(prefix="grader-report-bench-")
     try:
         synthetic_class(out, args.n, args.copies)

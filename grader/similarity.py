@@ -200,10 +200,11 @@ def similar_pairs(sources, stub_code="", threshold=THRESHOLD, jobs=None):
 
 def csv_text(pairs):
     """``similarity.csv``: one row per pair at or above the threshold."""
+    from .reporters.gradebook import _cell  # keys that look like formulas are quoted
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in pairs:
-        writer.writerow([p.a, p.b, f"{p.score:.3f}", f"{p.share_a:.3f}", f"{p.share_b:.3f}",
-                         p.tokens_a, p.tokens_b])
+        writer.writerow([_cell(p.a), _cell(p.b), f"{p.score:.3f}", f"{p.share_a:.3f}",
+                         f"{p.share_b:.3f}", p.tokens_a, p.tokens_b])
     return buffer.getvalue()

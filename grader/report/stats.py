@@ -48,6 +48,7 @@ class CheckStats:
 
     @property
     def pass_rate(self):
+        """Share of the graded submissions that pass it (0 when there are none)."""
         return self.passed / self.n if self.n else 0.0
 
     @property
