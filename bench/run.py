@@ -133,6 +133,9 @@ def main(argv=None):
                                  for k in ("reference", "stubs", "buggy")],
                     "ref/stubs/buggy in turn")
         bench_batch("hw6", 20, ["solutions/hw6_autoregressive.py"], "all correct, all train")
+        print("Class report and code similarity (synthetic hw5 class, bench/report_scale.py)")
+        subprocess.run([PY, os.path.join(ROOT, "bench", "report_scale.py"), "-n", "1000"],
+                       cwd=ROOT, check=False)
         hw6 = os.path.join(ROOT, "bench", "hw6.py")
         if os.path.exists(hw6):
             print("HW6 reference models")

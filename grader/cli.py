@@ -9,7 +9,7 @@ import sys
 import traceback
 
 from .commands import (autograder, batch, check, demo, export_otter, grade, notebooks,
-                       public_data_cmd, release)
+                       public_data_cmd, release, report)
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
@@ -18,7 +18,7 @@ from .submission import SubmissionError
 
 COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd,
             "batch": batch, "release": release, "autograder": autograder,
-            "notebooks": notebooks, "export-otter": export_otter}
+            "notebooks": notebooks, "export-otter": export_otter, "report": report}
 
 
 def build_parser():

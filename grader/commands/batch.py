@@ -31,6 +31,7 @@ from .. import engine, homeworks, roster
 from ..homeworks import PROJECT_ROOT, load_checks
 from ..reporters import gradebook
 from ..reporters.gradescope import write_json_atomic
+from . import report
 from .common import resolve_seed
 from .grade import grade_submission, rerun_hint, results_document
 
@@ -61,6 +62,7 @@ def add_arguments(parser):
                         help="local (default: threads of this process), processes (a grading "
                         "process per submission) or dask://HOST:PORT (the distributed extra)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report.add_similarity(parser)
 
 
 # --- the job (runs on the executor: local thread, or a Dask worker) -----------------------
@@ -322,6 +324,7 @@ def run(args):
     for key in failed:
         print(f"  failed: {key}: {results[key][1]['status']}: {results[key][1]['error']}")
     print(f"wrote {os.path.join(out, 'grades.csv')} and {len(results)} student folder(s)")
+    report.after_batch(out, args)
     return 0
 
 

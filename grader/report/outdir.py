@@ -1,0 +1,229 @@
+"""What a batch left in OUTDIR, read back as plain data (the report's only input).
+
+A batch writes ``grades.csv`` and ``batch.json`` at the top of OUTDIR and, per
+submission, ``results.json`` and ``feedback.md`` (or ``error.json`` when it could not be
+graded), either under ``OUTDIR/students/<key>/`` or directly under ``OUTDIR/<key>/``;
+both layouts are read. Every file here is treated as untrusted: keys must be plain folder
+names, links are never followed, files are size-capped, and a broken file costs only its
+own student's details.
+"""
+import csv
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+
+from ..reporters import gradebook
+
+STUDENTS_DIR = "students"
+MAX_JSON_BYTES = 16 << 20
+MAX_CSV_BYTES = 64 << 20
+KEY = re.compile(r"[A-Za-z0-9@_-][A-Za-z0-9._@-]{0,119}")
+FORMULA_GUARD = ("'=", "'+", "'-", "'@")
+
+
+class OutdirError(Exception):
+    """OUTDIR is not a batch folder (the message says what to do)."""
+
+
+@dataclass
+class Submission:
+    """One row of the class: a submission as the batch recorded it.
+
+    ``folder`` and ``feedback`` are paths relative to OUTDIR (``/``-separated), or ``""``
+    when absent; ``tests`` are the results.json tests (empty when it was not graded).
+    """
+    key: str
+    who: str
+    status: str
+    reason: str
+    total: float | None
+    max: float | None
+    seconds: float | None
+    folder: str = ""
+    feedback: str = ""
+    tests: list = field(default_factory=list)
+    origin: str = ""       # where the batch read the submission from (as recorded)
+    exercises: dict = field(default_factory=dict)   # {exercise: (points, max)}
+
+
+@dataclass
+class Batch:
+    """The whole class: ``homework``, ``seed``, ``submissions`` and the exercise columns."""
+    outdir: str
+    homework: str
+    seed: int | None
+    state: dict
+    exercises: list
+    submissions: list
+
+
+def _regular(path):
+    """True when ``path`` is a regular file reached without following a link."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def read_text(path, limit):
+    """The text of a regular file of at most ``limit`` bytes, or None."""
+    if not _regular(path):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError:
+        return None
+    if len(data) > limit:
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def read_json(path):
+    """The JSON object in ``path`` (size-capped, no link), or None."""
+    text = read_text(path, MAX_JSON_BYTES)
+    if text is None:
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _unguard(text):
+    """A CSV cell as written before the gradebook quoted a formula-looking start with ``'``."""
+    return text[1:] if text.startswith(FORMULA_GUARD) else text
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def student_folder(outdir, key):
+    """The folder of submission ``key`` relative to OUTDIR (new layout first), or ``""``."""
+    if not KEY.fullmatch(key) or key in (STUDENTS_DIR,):
+        return ""
+    for rel in (f"{STUDENTS_DIR}/{key}", key):
+        path = os.path.join(outdir, *rel.split("/"))
+        if os.path.isdir(path) and not os.path.islink(path):
+            return rel
+    return ""
+
+
+def test_exercise(test):
+    """The exercise of a results.json test: its ``extra_data``, else the gradebook's rule."""
+    extra = test.get("extra_data")
+    if isinstance(extra, dict) and isinstance(extra.get("exercise"), str):
+        return extra["exercise"]
+    return gradebook.exercise_of(test)
+
+
+def test_check(test):
+    """A stable identifier of a results.json test: its check id, else its name."""
+    extra = test.get("extra_data")
+    if isinstance(extra, dict) and isinstance(extra.get("check"), str):
+        return extra["check"]
+    return str(test.get("name", ""))
+
+
+def _clean_tests(doc):
+    """The well-formed tests of a results.json document (others are dropped)."""
+    tests = []
+    for t in doc.get("tests", []) if isinstance(doc.get("tests"), list) else []:
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+            continue
+        score, top = _float(t.get("score")), _float(t.get("max_score"))
+        if score is None or top is None:
+            continue
+        tests.append(dict(t, score=score, max_score=top,
+                          output=t["output"] if isinstance(t.get("output"), str) else ""))
+    return tests
+
+
+def _recorded_origin(doc):
+    """The submission path the batch recorded in ``extra_data.batch``, or ``""``."""
+    extra = doc.get("extra_data") if doc else None
+    batch = extra.get("batch") if isinstance(extra, dict) else None
+    recorded = batch.get("submission") if isinstance(batch, dict) else None
+    return recorded if isinstance(recorded, str) else ""
+
+
+def graded_source(outdir, sub):
+    """What ``sub`` had graded: the copy kept in its folder (``submission/``), else the
+    recorded path (a file, or the folder holding the module), else ``""``."""
+    kept = os.path.join(outdir, *sub.folder.split("/"), "submission")
+    if sub.folder and os.path.isdir(kept) and not os.path.islink(kept):
+        names = sorted(n for n in os.listdir(kept) if n.endswith((".py", ".ipynb"))
+                       and _regular(os.path.join(kept, n)))
+        if names:
+            return os.path.join(kept, names[0])
+    return sub.origin
+
+
+def _rows(outdir):
+    text = read_text(os.path.join(outdir, "grades.csv"), MAX_CSV_BYTES)
+    if text is None:
+        raise OutdirError(f"{outdir} has no grades.csv: give the OUTDIR of a "
+                          "`python -m grader batch` run")
+    reader = csv.DictReader(text.splitlines())
+    fields = reader.fieldnames or []
+    if "submission" not in fields or "status" not in fields:
+        raise OutdirError(f"{os.path.join(outdir, 'grades.csv')} is not a batch gradebook "
+                          "(no submission/status columns): run the batch again")
+    exercises = [f for f in fields[fields.index("max") + 1:fields.index("status")]] \
+        if "max" in fields and fields.index("max") < fields.index("status") else []
+    return list(reader), exercises
+
+
+def load(outdir):
+    """The ``Batch`` recorded in ``outdir``; raises ``OutdirError`` when it is not one."""
+    outdir = os.path.abspath(outdir)
+    if not os.path.isdir(outdir):
+        raise OutdirError(f"{outdir} is not a folder: give the OUTDIR of a batch run")
+    rows, exercises = _rows(outdir)
+    state = read_json(os.path.join(outdir, "batch.json")) or {}
+    by_key = {}
+    for row in rows:
+        key = _unguard(row.get("submission") or "")
+        who = _unguard(row.get("name") or "") or _unguard(row.get("id") or "")
+        if key in by_key:
+            if who:
+                by_key[key].who = ", ".join(filter(None, (by_key[key].who, who)))
+            continue
+        by_key[key] = Submission(key=key, who=who, status=row.get("status") or "",
+                                 reason=_unguard(row.get("reason") or ""),
+                                 total=_float(row.get("total")), max=_float(row.get("max")),
+                                 seconds=None)
+    homework = state.get("homework") if isinstance(state.get("homework"), str) else ""
+    for sub in by_key.values():
+        sub.folder = student_folder(outdir, sub.key)
+        if not sub.folder:
+            continue
+        base = os.path.join(outdir, *sub.folder.split("/"))
+        if _regular(os.path.join(base, "feedback.md")):
+            sub.feedback = f"{sub.folder}/feedback.md"
+        doc = read_json(os.path.join(base, "results.json")) if sub.status not in (
+            "grader_timeout", "grader_error") else None
+        if doc is not None:
+            sub.tests = _clean_tests(doc)
+            extra = doc.get("extra_data") if isinstance(doc.get("extra_data"), dict) else {}
+            sub.seconds = _float(extra.get("seconds"))
+            homework = homework or str(extra.get("homework") or "")
+            for t in sub.tests:
+                got, top = sub.exercises.get(test_exercise(t), (0.0, 0.0))
+                sub.exercises[test_exercise(t)] = (got + t["score"], top + t["max_score"])
+        else:
+            error = read_json(os.path.join(base, "error.json")) or {}
+            sub.seconds = _float(error.get("seconds"))
+        sub.origin = _recorded_origin(doc)
+    seed = state.get("seed")
+    return Batch(outdir=outdir, homework=homework,
+                 seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+                 state=state, exercises=exercises, submissions=list(by_key.values()))
