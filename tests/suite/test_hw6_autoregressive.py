@@ -2,6 +2,7 @@
 exactly the checks it should; resource bounds; the device option (CUDA when present)."""
 import dataclasses
 import importlib
+import os
 import textwrap
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from grader import engine, homeworks
 from grader.cli import main
+from grader.homeworks import PROJECT_ROOT
 
 from .grading import failures, grade_text, lost, reference_source, stub_source, variant
 
@@ -448,3 +450,17 @@ def test_the_scaling_must_show_in_the_logits():
     assert scaling_verdict(logits, 300.0 * logits, 300.0).passed
     assert not scaling_verdict(logits, logits, 300.0).passed
     assert scaling_verdict(np.zeros((3, 4)), np.zeros((3, 4)), 300.0).passed   # nothing to scale
+
+
+def test_the_buggy_example_loses_exactly_its_bugs():
+    """examples/hw6/buggy, as `make demo` grades it (seed 2024): 34 / 42."""
+    with open(os.path.join(PROJECT_ROOT, "examples", "hw6", "buggy", HW.filename),
+              encoding="utf-8") as fh:
+        result = grade_text("hw6", fh.read(), seed=2024, device="cpu")
+    assert lost(result) == EXTREME | {
+        "FVSBN/same-generator-seed-same-samples",             # sample() ignores its generator
+        "FVSBN/sampling-reproducible-from-the-generator",
+        "made_masks/same-seed-same-masks",                    # degrees from the global RNG
+        "MADE/logits-are-not-affine-in-x-a-nonlinear-network",  # no ReLU between the layers
+        LEARNS,
+    }, failures(result)
