@@ -384,54 +384,47 @@ def test_a_prefix_counter_over_an_embedded_copy_of_the_held_out_digits_gets_noth
     assert lost(grade_text("hw6", source, seed=1, only=BOTH_LEARNS, device="cpu")) == set()
 
 
+# Prefix counts over ``table`` mixed into the model's probabilities (2 pseudo-counts):
+# p(x_i = 1) = (n_1 + 2 p) / (n_0 + n_1 + 2) over the table rows that share x's prefix.
+COUNT_MIX = """
+    def _mix(logits, x, table, leave_one_out=False):
+        p = torch.sigmoid(logits)
+        match = torch.ones(x.shape[0], table.shape[0], dtype=torch.bool)
+        if leave_one_out:
+            match &= ~torch.eye(x.shape[0], dtype=torch.bool)
+        out = torch.empty_like(logits)
+        for i in range(x.shape[1]):
+            n1 = (match & (table[None, :, i] == 1)).sum(1)
+            n0 = (match & (table[None, :, i] == 0)).sum(1)
+            out[:, i] = torch.log((n1 + 2 * p[:, i]) / (n0 + 2 * (1 - p[:, i])))
+            match &= table[None, :, i] == x[:, None, i]
+        return out
+    """
+
 TRANSDUCTIVE = {
-    # Leave-one-out prefix counts over the other rows of the batch it is asked to score,
-    # mixed into the trained model's probabilities (batches above the training size only).
-    "counts over the batch it is asked to score": """
-        def _mix(logits, x, table, own):
-            p = torch.sigmoid(logits)
-            match = torch.ones(x.shape[0], table.shape[0], dtype=torch.bool)
-            if own:
-                match &= ~torch.eye(x.shape[0], dtype=torch.bool)
-            out = torch.empty_like(logits)
-            for i in range(x.shape[1]):
-                n1 = (match & (table[None, :, i] == 1)).sum(1)
-                n0 = (match & (table[None, :, i] == 0)).sum(1)
-                out[:, i] = torch.log((n1 + 2 * p[:, i]) / (n0 + 2 * (1 - p[:, i])))
-                match &= table[None, :, i] == x[:, None, i]
-            return out
-
-        _Plain = FVSBN
-        class FVSBN(_Plain):
-            def forward(self, x):
-                logits = super().forward(x)
-                return logits if x.shape[0] <= 64 else _mix(logits, x, x, own=True)
-        """,
+    # Leave-one-out counts over the other rows of the batch it is asked to score
+    # (batches above the training size only).
+    "counts over the batch it is asked to score": COUNT_MIX + """
+    _Plain = FVSBN
+    class FVSBN(_Plain):
+        def forward(self, x):
+            logits = super().forward(x)
+            return logits if x.shape[0] <= 64 else _mix(logits, x, x, leave_one_out=True)
+    """,
     # Counts over every row it was asked about in earlier calls (strictly autoregressive
-    # within a call), mixed in the same way.
-    "counts over everything it was asked so far": """
-        def _mix(logits, x, table):
-            p = torch.sigmoid(logits)
-            match = torch.ones(x.shape[0], table.shape[0], dtype=torch.bool)
-            out = torch.empty_like(logits)
-            for i in range(x.shape[1]):
-                n1 = (match & (table[None, :, i] == 1)).sum(1)
-                n0 = (match & (table[None, :, i] == 0)).sum(1)
-                out[:, i] = torch.log((n1 + 2 * p[:, i]) / (n0 + 2 * (1 - p[:, i])))
-                match &= table[None, :, i] == x[:, None, i]
-            return out
-
-        _SEEN = []
-        _Plain = FVSBN
-        class FVSBN(_Plain):
-            def forward(self, x):
-                logits = super().forward(x)
-                if x.shape[0] <= 64:
-                    return logits
-                table = torch.cat(_SEEN) if _SEEN else x[:0]
-                _SEEN.append(x.detach().cpu())
-                return _mix(logits, x, table)
-        """,
+    # within a call).
+    "counts over everything it was asked so far": COUNT_MIX + """
+    _SEEN = []
+    _Plain = FVSBN
+    class FVSBN(_Plain):
+        def forward(self, x):
+            logits = super().forward(x)
+            if x.shape[0] <= 64:
+                return logits
+            table = torch.cat(_SEEN) if _SEEN else x[:0]
+            _SEEN.append(x.detach().cpu())
+            return _mix(logits, x, table)
+    """,
 }
 
 
