@@ -252,7 +252,7 @@ def train_model(model, data, n_epochs, lr, batch_size, generator=None):
 
     The held-out digits are scored by fresh instances of your class (same
     constructor arguments) into which the trained parameters and buffers are
-    copied, a few dozen digits per call: a digit's logits must depend on that
+    copied, in evaluation mode (``training`` False), a few dozen digits per call: a digit's logits must depend on that
     digit only, not on the other rows of the batch or on earlier calls (graded:
     some digits are scored twice, in different batches).
 

@@ -118,19 +118,25 @@ def _storage(module, name):
     return table if isinstance(table, dict) else {}
 
 
-def _tensors(module, kind, prefix="", seen=None):
-    """``(qualified name, owning dict, key)`` for every parameter or buffer (``kind``) of the tree."""
+def _modules(module, prefix="", seen=None):
+    """``(qualified prefix, module)`` for the model and every submodule, each once."""
     seen = set() if seen is None else seen
     if id(module) in seen:
         return
     seen.add(id(module))
-    table = _storage(module, kind)
-    for key, value in list(table.items()):
-        if value is not None:
-            yield prefix + key, table, key
+    yield prefix, module
     for name, child in list(_storage(module, "_modules").items()):
         if child is not None:
-            yield from _tensors(child, kind, f"{prefix}{name}.", seen)
+            yield from _modules(child, f"{prefix}{name}.", seen)
+
+
+def _tensors(module, kind):
+    """``(qualified name, owning dict, key)`` for every parameter or buffer (``kind``) of the tree."""
+    for prefix, sub in _modules(module):
+        table = _storage(sub, kind)
+        for key, value in list(table.items()):
+            if value is not None:
+                yield prefix + key, table, key
 
 
 @factory("scale_parameters")
@@ -180,7 +186,9 @@ def snapshot():
 @factory("restore")
 def restore(state):
     """``load(model)``: copy the tensors of ``state`` (a ``snapshot``) into a fresh model of the
-    same class, by name; the model must have exactly the snapshot's parameters and buffers."""
+    same class, by name, and put it in evaluation mode (``training = False`` on every module,
+    as ``model.eval()`` would); the model must have exactly the snapshot's parameters and
+    buffers."""
     def load(model):
         import torch
         entries = {name: (table, key) for kind in ("_parameters", "_buffers")
@@ -200,5 +208,7 @@ def restore(state):
                     table[key].data = saved.clone()
                 else:
                     table[key] = saved.clone()
+        for _, sub in _modules(model):
+            object.__setattr__(sub, "training", False)
         return model
     return load

@@ -172,8 +172,9 @@ def learning_program(check, case):
     """Train with the student's train_model and snapshot the trained parameters and buffers;
     then each held-out call builds a fresh model, loads the snapshot and calls ``forward``.
 
-    A fresh instance per call: nothing the model keeps outside its parameters and buffers
-    (a count of what it was asked) survives from training or from one call to the next.
+    A fresh instance per call, in evaluation mode: nothing the model keeps outside its
+    parameters and buffers (a count of what it was asked) survives from training or from one
+    call to the next.
     """
     spec = case.data["spec"]
     steps = build_model(spec) + [train_step(case, case.data["seed"], save="losses"),

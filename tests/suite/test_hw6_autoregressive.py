@@ -367,6 +367,9 @@ def _embedded_heldout_counter():
                 return _prefix_logits(x, _TABLE) + 0 * self.bias
 
         FVSBN = MADE = _Counter
+
+        def train_model(model, data, n_epochs, lr, batch_size, generator=None):
+            return [0.0] * n_epochs                       # never trained
         """
 
 
