@@ -247,7 +247,7 @@ def test_device_marker_reaches_every_tensor_generator_and_model_move():
 
 
 def test_a_model_that_peeks_only_on_large_batches_gets_no_credit_for_its_likelihood():
-    """The test digits and the perturbation rows share one shuffled forward call after training."""
+    """Each held-out call mixes the digits with perturbed copies of one of them, shuffled."""
     source = variant(HW, """
         _RightFVSBN = FVSBN
         class FVSBN(_RightFVSBN):
