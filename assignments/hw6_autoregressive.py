@@ -43,8 +43,11 @@ How you are graded — black-box, by what your models output:
   samples matches the model's probability (a test that fails a correct
   sampler with probability below 1e-7); the same generator seed gives the
   same samples whatever the global seed;
+- FVSBN's logits are affine in x, MADE's are not (its ReLU must show);
 - training: ``train_model`` with the budget of the check (stated below) must
   bring the held-out NLL of your model close to what the reference reaches.
+  The held-out digits are then scored by fresh instances of your class loaded
+  with the trained parameters and buffers (see ``train_model``).
 
 Data: the binarized 8x8 digits (d = 64) ship in ``data/digits_train.npz`` at
 the root of the repository: 1400 training images as a uint8 array (see
@@ -60,7 +63,7 @@ training images yourself::
 When grading, the training and held-out digits are relabeled: one random set of
 pixel positions (drawn per grading seed) is flipped, 0 <-> 1, in every image.
 This changes nothing for a model that learns (a logistic conditional absorbs a
-fixed flip), and makes a copy of the public digits useless.
+fixed flip), and keeps a copy of the public digits from matching the graded ones.
 
 Scale, in nats per image (divide by 64 log 2 = 44.36 for bits per dimension):
 a fair coin per pixel costs 64 log 2 = 44.4 nats (1 bit/dim); independent

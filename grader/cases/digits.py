@@ -37,8 +37,11 @@ def relabel(x, seed):
     """``x`` with a per-seed random set of pixel positions flipped (0 ↔ 1), as float32.
 
     The same mask for every row of one grading: a bit flip at fixed positions changes no
-    model class's capacity (a logistic conditional absorbs it), but makes copies of the
-    public digits embedded in a submission useless. Every seed draws its own mask.
+    model class's capacity (a logistic conditional absorbs it), but keeps a copy of the
+    public digits embedded in a submission from matching the graded rows (a submission that
+    estimates the mask from the pixel frequencies of the training data it is given could
+    undo it: the held-out split's own secrecy is what protects it). Every seed draws its own
+    mask.
     """
     x = np.asarray(x, dtype=np.float32)
     mask = np.random.default_rng([int(seed), 0xD161]).integers(0, 2, x.shape[-1])
