@@ -141,6 +141,21 @@ def _tensors(module, kind):
 
 @factory("scale_parameters")
 def scale_parameters(factor):
+    """For ``module.apply``: multiply the module's own parameters by ``factor`` (in place).
+
+    Dispatches through the model's ``apply``, which a submission can override: prefer
+    ``scale_model``, called as a step of its own.
+    """
+    def scale(module):
+        import torch  # only models built with torch reach here
+        with torch.no_grad():
+            for p in module.parameters(recurse=False):
+                p.mul_(factor)
+    return scale
+
+
+@factory("scale_model")
+def scale_model(factor):
     """``scale(model)``: multiply every parameter of the model by ``factor``, in place.
 
     Scaling keeps every zero (so masks and the autoregressive property) and

@@ -74,7 +74,7 @@ def build_model(spec, save="model", scale=True):
     """
     steps = construct(spec, save) + [on_model("move_to", save, device=DEVICE)]
     if scale and spec.get("scale"):
-        steps.append(on_model("scale_parameters", save, factor=float(spec["scale"])))
+        steps.append(on_model("scale_model", save, factor=float(spec["scale"])))
     return steps
 
 
@@ -136,7 +136,7 @@ def forward_and_log_prob(check, case):
     x = case.data["x"] if "x" in case.data else all_inputs(spec["d"])
     if case.data.get("verify_scale"):
         return (build_model(spec, scale=False) + [method("forward", tensor(x))]
-                + [on_model("scale_parameters", factor=float(spec["scale"])),
+                + [on_model("scale_model", factor=float(spec["scale"])),
                    method("forward", tensor(x)), method("log_prob", tensor(x))])
     return build_model(spec) + [method("forward", tensor(x)), method("log_prob", tensor(x))]
 

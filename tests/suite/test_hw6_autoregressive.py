@@ -143,7 +143,7 @@ WRONG_VARIANTS = {
         import sys
         for _name in ("callables", "grader.sandbox.callables"):
             if _name in sys.modules:
-                sys.modules[_name].FACTORIES["scale_parameters"] = lambda factor: (lambda m: m)
+                sys.modules[_name].FACTORIES["scale_model"] = lambda factor: (lambda m: m)
         def _naive_log_prob(self, x):
             p = torch.sigmoid(self(x))
             return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=-1)
