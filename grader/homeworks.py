@@ -45,7 +45,8 @@ HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw6", "hw6_autoregressive", "Tiny autoregressive models: FVSBN and MADE (torch)",
              Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
              worker_preload=("numpy", "torch"), needs_torch=True,
-             data_files=("data/digits_binary.npz", "data/README.md")),
+             data_files=("data/digits_train.npz", "data/README.md"),
+             grader_data_files=("tests/hidden/data/digits_heldout.npz",)),
     Homework("hw8", "hw8_energy", "Energy-based models: a Boltzmann machine",
              Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
 )}

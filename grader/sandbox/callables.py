@@ -102,13 +102,49 @@ def recording_gradient(shape):
     return RecordingGradient(shape)
 
 
+# --- torch models: helpers that act on a model without dispatching through its methods ----------
+# A submission may override any method of its own class (``apply``, ``parameters``, ``to``,
+# ``state_dict``...); what the grader does to a model must not depend on them. These walk the
+# module tree through ``nn.Module``'s own storage (``_modules``, ``_parameters``, ``_buffers``),
+# read with ``object.__getattribute__`` so that no override is consulted. The checks still
+# verify the effect from what the model outputs: a helper here can be patched from inside the
+# worker, so nothing it reports is believed.
+
+def _storage(module, name):
+    import torch  # only models built with torch reach here
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    table = object.__getattribute__(module, name)
+    return table if isinstance(table, dict) else {}
+
+
+def _modules(module, prefix="", seen=None):
+    """``(qualified prefix, module)`` for the model and every submodule, each once."""
+    seen = set() if seen is None else seen
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    yield prefix, module
+    for name, child in list(_storage(module, "_modules").items()):
+        if child is not None:
+            yield from _modules(child, f"{prefix}{name}.", seen)
+
+
+def _tensors(module, kind):
+    """``(qualified name, owning dict, key)`` for every parameter or buffer (``kind``) of the tree."""
+    for prefix, sub in _modules(module):
+        table = _storage(sub, kind)
+        for key, value in list(table.items()):
+            if value is not None:
+                yield prefix + key, table, key
+
+
 @factory("scale_parameters")
 def scale_parameters(factor):
     """For ``module.apply``: multiply the module's own parameters by ``factor`` (in place).
 
-    Scaling keeps every zero (so masks and the autoregressive property) and
-    makes a freshly initialized model's logits large: sharper distributions
-    for the sampling tests, extreme logits for the log-likelihood tests.
+    Dispatches through the model's ``apply``, which a submission can override: prefer
+    ``scale_model``, called as a step of its own.
     """
     def scale(module):
         import torch  # only models built with torch reach here
@@ -116,3 +152,78 @@ def scale_parameters(factor):
             for p in module.parameters(recurse=False):
                 p.mul_(factor)
     return scale
+
+
+@factory("scale_model")
+def scale_model(factor):
+    """``scale(model)``: multiply every parameter of the model by ``factor``, in place.
+
+    Scaling keeps every zero (so masks and the autoregressive property) and
+    makes a freshly initialized model's logits large: sharper distributions
+    for the sampling tests, extreme logits for the log-likelihood tests.
+    """
+    def scale(model):
+        import torch
+        done = set()
+        with torch.no_grad():
+            for _, table, key in _tensors(model, "_parameters"):
+                if id(table[key]) not in done:
+                    done.add(id(table[key]))
+                    table[key].mul_(factor)
+        return model
+    return scale
+
+
+@factory("move_to")
+def move_to(device):
+    """``move(model)``: the model with every parameter and buffer on ``device`` (in place)."""
+    def move(model):
+        import torch
+        with torch.no_grad():
+            for _, table, key in _tensors(model, "_parameters"):
+                table[key].data = table[key].data.to(device)
+            for _, table, key in _tensors(model, "_buffers"):
+                table[key] = table[key].to(device)
+        return model
+    return move
+
+
+@factory("snapshot")
+def snapshot():
+    """``take(model)``: ``{name: detached copy}`` of every parameter and buffer of the model."""
+    def take(model):
+        return {name: table[key].detach().clone()
+                for kind in ("_parameters", "_buffers")
+                for name, table, key in _tensors(model, kind)}
+    return take
+
+
+@factory("restore")
+def restore(state):
+    """``load(model)``: copy the tensors of ``state`` (a ``snapshot``) into a fresh model of the
+    same class, by name, and put it in evaluation mode (``training = False`` on every module,
+    as ``model.eval()`` would); the model must have exactly the snapshot's parameters and
+    buffers."""
+    def load(model):
+        import torch
+        entries = {name: (table, key) for kind in ("_parameters", "_buffers")
+                   for name, table, key in _tensors(model, kind)}
+        if set(entries) != set(state):
+            missing = sorted(set(state) ^ set(entries))[:3]
+            raise ValueError("a freshly constructed model does not have the parameters and "
+                             f"buffers of the trained one (differ: {missing}): build the same "
+                             "modules in __init__ for the same arguments")
+        with torch.no_grad():
+            for name, (table, key) in entries.items():
+                saved = state[name]
+                if tuple(table[key].shape) != tuple(saved.shape):
+                    raise ValueError(f"{name} has shape {tuple(table[key].shape)} in a fresh "
+                                     f"model and {tuple(saved.shape)} after training")
+                if isinstance(table[key], torch.nn.Parameter):
+                    table[key].data = saved.clone()
+                else:
+                    table[key] = saved.clone()
+        for _, sub in _modules(model):
+            object.__setattr__(sub, "training", False)
+        return model
+    return load

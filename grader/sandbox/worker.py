@@ -10,9 +10,10 @@ Requests:
 - ``{"op": "import"}``: import the student module named at start-up.
 - ``{"op": "run", "steps": [...], "cpu_seconds": s}``: run the steps in order.
   A step is one of
-  - ``{"call": name | {"$ref": key, "attr": method}, "args": [...], "kwargs": {...},
-    "save": key | None, "save_args": key | None}``: call a function of the module
-    (or a method of a saved object); its value is returned, or kept under
+  - ``{"call": name | {"$ref": key, "attr": method} | {"$fn": helper, "kw": {...}},
+    "args": [...], "kwargs": {...}, "save": key | None, "save_args": key | None}``: call
+    a function of the module (or a method of a saved object, or a helper of
+    ``callables.py``); its value is returned, or kept under
     ``save``; ``save_args`` keeps the live argument list (to show later whether
     the call mutated its inputs);
   - ``{"value": key, "attr": name | None, "index": i | None}``: return a saved
@@ -147,6 +148,8 @@ class Worker:
 
     def target(self, call):
         if isinstance(call, dict):
+            if "$fn" in call:  # a helper of callables.py, e.g. one that acts on a saved model
+                return self.live(call)
             return getattr(self.saved[call["$ref"]], call["attr"])
         if not hasattr(self.module, call):
             raise AttributeError(f"the submission defines no '{call}'")

@@ -17,10 +17,10 @@ import math
 import numpy as np
 
 from grader.cases import digits
+from grader.checks import programs
 from grader.checks.registry import DEVICE, Case, CheckSet
 from grader.compare import statistics
 from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays, fmt
-from grader.sandbox import protocol
 
 checks = CheckSet("hw6", public=True)
 
@@ -36,35 +36,45 @@ TRAIN_SECONDS = 60.0                 # per call that trains (reference: under 1 
 
 def tensor(x, device=DEVICE):
     """A float32 tensor argument, made on the grading device (or ``device``) inside the worker."""
-    return {"$tensor": protocol.encode(np.asarray(x, dtype=np.float32)), "device": device}
+    return programs.tensor(x, device=device)
 
 
 def generator(seed, device=DEVICE):
     """A ``torch.Generator`` argument on the grading device (or ``device``), seeded with ``seed``."""
-    return {"$torch_generator": int(seed), "device": device}
+    return programs.torch_generator(seed, device=device)
 
 
 def method(name, *args, save=None, **kwargs):
     """A call of ``model.name(*args, **kwargs)``; its value is returned unless ``save`` keeps it."""
-    step = {"call": {"$ref": "model", "attr": name}, "args": list(args), "kwargs": kwargs}
-    if save:
-        step["save"] = save
-    return step
+    return programs.call(programs.method("model", name), *args, save=save, **kwargs)
 
 
-def build_model(spec, save="model"):
+def on_model(helper, key="model", **kw):
+    """Apply a helper of ``sandbox/callables.py`` to the saved model ``key`` (kept under ``key``).
+
+    The helpers reach the parameters through ``nn.Module``'s own storage: a submission that
+    overrides ``apply``, ``parameters`` or ``to`` cannot turn what the grader does into a no-op.
+    """
+    return programs.call(programs.fn(helper, **kw), programs.ref(key), save=key)
+
+
+def construct(spec, save="model"):
+    """Steps that construct ``spec``'s model under its fixed global seed (on the CPU)."""
+    kwargs = {"hidden_sizes": tuple(spec["hidden"])} if spec["model"] == "MADE" else {}
+    return [programs.seed_global(spec["init"]),
+            programs.call(spec["model"], int(spec["d"]), save=save, **kwargs)]
+
+
+def build_model(spec, save="model", scale=True):
     """Steps that build ``spec``'s model under a fixed global seed and move it to the device.
 
     ``spec``: {"model": "FVSBN" | "MADE", "d": int, "hidden": [..] (MADE), "init": seed,
-    "scale": factor (optional: parameters multiplied by it after construction)}.
+    "scale": factor (optional: parameters multiplied by it after construction, unless
+    ``scale`` is False)}.
     """
-    kwargs = {"hidden_sizes": tuple(spec["hidden"])} if spec["model"] == "MADE" else {}
-    steps = [{"seed_global": int(spec["init"])},
-             {"call": spec["model"], "args": [int(spec["d"])], "kwargs": kwargs, "save": save},
-             {"call": {"$ref": save, "attr": "to"}, "args": [DEVICE], "save": save}]
-    if spec.get("scale"):
-        steps.append({"call": {"$ref": save, "attr": "apply"}, "save": "_",
-                      "args": [{"$fn": "scale_parameters", "kw": {"factor": float(spec["scale"])}}]})
+    steps = construct(spec, save) + [on_model("move_to", save, device=DEVICE)]
+    if scale and spec.get("scale"):
+        steps.append(on_model("scale_model", save, factor=float(spec["scale"])))
     return steps
 
 
@@ -117,9 +127,17 @@ def ar_program(check, case):
 
 
 def forward_and_log_prob(check, case):
-    """Build the model; ``forward(x)`` and ``log_prob(x)`` on the same inputs."""
+    """Build the model; ``forward(x)`` and ``log_prob(x)`` on the same inputs.
+
+    A case with ``verify_scale`` also returns the logits before the scaling first, so that
+    the judge sees that the scaling took effect (``scaling_verdict``).
+    """
     spec = case.data["spec"]
     x = case.data["x"] if "x" in case.data else all_inputs(spec["d"])
+    if case.data.get("verify_scale"):
+        return (build_model(spec, scale=False) + [method("forward", tensor(x))]
+                + [on_model("scale_model", factor=float(spec["scale"])),
+                   method("forward", tensor(x)), method("log_prob", tensor(x))])
     return build_model(spec) + [method("forward", tensor(x)), method("log_prob", tensor(x))]
 
 
@@ -127,7 +145,7 @@ def sampling_program(check, case):
     """Build the model; the logits of every input, then ``n`` samples with a seeded generator."""
     spec = case.data["spec"]
     return build_model(spec) + [
-        method("forward", tensor(all_inputs(spec["d"]))), {"seed_global": 0},
+        method("forward", tensor(all_inputs(spec["d"]))), programs.seed_global(0),
         method("sample", int(case.data["n"]), generator=generator(case.data["seed"]))]
 
 
@@ -135,8 +153,8 @@ def reproducibility_program(check, case):
     """Same generator seed under two global seeds, another seed, and no generator at all."""
     spec, n, seed = case.data["spec"], int(case.data["n"]), case.data["seed"]
     return build_model(spec) + [
-        {"seed_global": 1}, method("sample", n, generator=generator(seed)),
-        {"seed_global": 2}, method("sample", n, generator=generator(seed)),
+        programs.seed_global(1), method("sample", n, generator=generator(seed)),
+        programs.seed_global(2), method("sample", n, generator=generator(seed)),
         method("sample", n, generator=generator(seed + 1)),
         method("sample", n)]
 
@@ -210,14 +228,37 @@ def autoregressive_judge(case, outputs, expected):
     return Verdict.fail(message) if message else PASS
 
 
+# With every parameter multiplied by ``factor``, the logits must grow by at least this share
+# of it (an FVSBN's grow by exactly ``factor``; a MADE's by about factor^(layers)).
+SCALE_EFFECT = 0.1
+
+
+def scaling_verdict(before, after, factor):
+    """PASS when the logits grew with the parameters: max |after| >= SCALE_EFFECT factor max |before|."""
+    low, high = float(np.max(np.abs(before))), float(np.max(np.abs(after)))
+    if high < SCALE_EFFECT * factor * low:
+        return Verdict.fail(
+            f"the grader multiplied every parameter of your model by {factor:g}, yet its largest "
+            f"|logit| went from {low:.3g} only to {high:.3g}: keep every learned tensor an "
+            "nn.Parameter of the model (or of its submodules) and compute the logits from them")
+    return PASS
+
+
 def log_prob_judge(case, outputs, expected):
     """log_prob(x) equals the Bernoulli log-likelihood of x under forward(x)'s logits."""
     spec = case.data["spec"]
     x = case.data["x"] if "x" in case.data else all_inputs(spec["d"])
-    logits, problem = _array(outputs[0], "logits", x.shape)
+    logits, problem = _array(outputs[-2], "logits", x.shape)
     if logits is None:
         return Verdict.fail(problem)
-    verdict = compare_arrays(bernoulli_log_prob(logits, x), outputs[1], rtol=LOGP_RTOL,
+    if case.data.get("verify_scale"):
+        before, problem = _array(outputs[0], "logits before scaling", x.shape)
+        if before is None:
+            return Verdict.fail(problem)
+        verdict = scaling_verdict(before, logits, spec["scale"])
+        if not verdict.passed:
+            return verdict
+    verdict = compare_arrays(bernoulli_log_prob(logits, x), outputs[-1], rtol=LOGP_RTOL,
                              atol=LOGP_ATOL, name="log_prob")
     if not verdict.passed:
         return Verdict.fail(verdict.message + " (expected: the SUM over positions of "
@@ -228,7 +269,7 @@ def log_prob_judge(case, outputs, expected):
 def normalization_judge(case, outputs, expected):
     """exp(log_prob) sums to 1 over all 2^d inputs."""
     d = case.data["spec"]["d"]
-    logp, problem = _array(outputs[1], "log_prob", (2 ** d,))
+    logp, problem = _array(outputs[-1], "log_prob", (2 ** d,))
     if logp is None:
         return Verdict.fail(problem)
     top = float(np.max(logp))
@@ -308,6 +349,13 @@ def interface_judge(case, outputs, expected):
     return Verdict.fail(problem) if problem else PASS
 
 
+def affine_prediction(logits, x, d):
+    """(what an affine model predicts for rows d + 1.., their logits), from the logits of
+    ``affine_inputs``: l(x) = l(0) + sum_j x_j (l(e_j) - l(0))."""
+    zero, units, rest = logits[0], logits[1:d + 1], logits[d + 1:]
+    return zero + x[d + 1:] @ (units - zero), rest
+
+
 def affine_judge(case, outputs, expected):
     """An FVSBN's logits are affine in x: l(x) = l(0) + sum_j x_j (l(e_j) - l(0))."""
     d = case.data["spec"]["d"]
@@ -315,8 +363,7 @@ def affine_judge(case, outputs, expected):
     logits, problem = _array(outputs[0], "logits", x.shape)
     if logits is None:
         return Verdict.fail(problem)
-    zero, units, rest = logits[0], logits[1:d + 1], logits[d + 1:]
-    predicted = zero + x[d + 1:] @ (units - zero)
+    predicted, rest = affine_prediction(logits, x, d)
     verdict = compare_arrays(predicted, rest, rtol=1e-4, atol=1e-4, name="logits")
     if not verdict.passed:
         return Verdict.fail("an FVSBN's logits are b + W x, affine in x, but "
@@ -339,8 +386,8 @@ def binary_rows(rng, n, d, p=0.35):
 
 def masks_program(check, case):
     """``made_masks(d, hidden_sizes, seed=...)``."""
-    return [{"call": "made_masks", "args": [case.data["d"], list(case.data["hidden"])],
-             "kwargs": {"seed": case.data["seed"]}}]
+    return [programs.call("made_masks", case.data["d"], list(case.data["hidden"]),
+                          seed=case.data["seed"])]
 
 
 def _masks(case, got):
@@ -436,6 +483,8 @@ def _(rng):
     yield Case("d=4 hidden=[8, 6]", data={"d": 4, "hidden": [8, 6], "seed": 0})
     yield Case("d=3 hidden=[]", data={"d": 3, "hidden": [], "seed": 0},
                about="no hidden layer: one (d, d) mask")
+    yield Case("d=1 hidden=[3]", data={"d": 1, "hidden": [3], "seed": 0},
+               about="d = 1: masks (3, 1) and (1, 3)")
 
 
 @checks.add("made_masks", "output i is connected to inputs j < i only", points=2,
@@ -444,6 +493,8 @@ def _(rng):
 def _(rng):
     yield Case("d=5 hidden=[10]", data={"d": 5, "hidden": [10], "seed": 0})
     yield Case("d=6 hidden=[4, 4]", data={"d": 6, "hidden": [4, 4], "seed": 1})
+    yield Case("d=1 hidden=[2, 3]", data={"d": 1, "hidden": [2, 3], "seed": 2},
+               about="d = 1: no hidden unit may reach the output (its mask is all zeros)")
 
 
 @checks.add("MADE", "autoregressive: logit i ignores x_i and later inputs", points=2,
@@ -465,22 +516,20 @@ def _(rng):
 # --- train_model -----------------------------------------------------------------------------
 
 def training_data(case):
-    """The training rows of a case: the first ``n_train`` digits, or a random subset of them."""
-    x_train, _ = digits.load()
+    """The training rows of a case: the first ``n_train`` digits, or a random subset of them,
+    relabeled with ``digits.relabel`` when the case names a ``relabel`` seed."""
+    x_train = digits.load_train()
     rows = case.data.get("rows")
-    return x_train[:case.data["n_train"]] if rows is None else x_train[np.asarray(rows)]
+    x = x_train[:case.data["n_train"]] if rows is None else x_train[np.asarray(rows)]
+    return digits.relabel(x, case.data["relabel"]) if "relabel" in case.data else x
 
 
 def train_step(case, seed, save=None):
     """``train_model(model, data, ...)`` with the case's budget; data and generator on the CPU."""
     b = case.data["budget"]
-    step = {"call": "train_model",
-            "args": [{"$ref": "model"}, tensor(training_data(case), device="cpu"),
-                     int(b["epochs"]), float(b["lr"]), int(b["batch"])],
-            "kwargs": {"generator": generator(seed, device="cpu")}}
-    if save:
-        step["save"] = save
-    return step
+    data = tensor(training_data(case), device="cpu")
+    return programs.call("train_model", programs.ref("model"), data, int(b["epochs"]), float(b["lr"]),
+                         int(b["batch"]), save=save, generator=generator(seed, device="cpu"))
 
 
 def losses_program(check, case):

@@ -2,11 +2,16 @@
 exactly the checks it should; resource bounds; the device option (CUDA when present)."""
 import dataclasses
 import importlib
+import os
+import textwrap
+
+import numpy as np
 
 import pytest
 
 from grader import engine, homeworks
 from grader.cli import main
+from grader.homeworks import PROJECT_ROOT
 
 from .grading import failures, grade_text, lost, reference_source, stub_source, variant
 
@@ -52,6 +57,11 @@ MADE_PEEKS = {"made_masks/output-i-is-connected-to-inputs-j-i-only",
               "MADE/probabilities-sum-to-1-for-d-1-to-10",
               "MADE/sample-frequencies-match-the-model-s-probabilities",
               "MADE/learns-the-digits-held-out-nll-after-training"}
+
+LEARNS = "MADE/learns-the-digits-held-out-nll-after-training"
+FVSBN_LEARNS = "FVSBN/learns-the-digits-held-out-nll-after-training"
+EXTREME = {"FVSBN/log-prob-consistent-with-the-logits-extreme-logits-included",
+           "MADE/log-prob-consistent-with-the-logits-extreme-logits-included"}
 
 WRONG_VARIANTS = {
     # Peeks at x_i: a better NLL on the digits, but no credit for it.
@@ -108,6 +118,37 @@ WRONG_VARIANTS = {
         """, {"train_model/returns-the-real-mean-nll-of-each-epoch",
               "train_model/real-losses-on-a-random-subset-several-batch-sizes",
               "train_model/shuffling-reproducible-from-the-generator"}),
+    # Germain et al.'s MADE needs its nonlinearity: without it the layers collapse into one
+    # masked linear map (an FVSBN), whose held-out NLL the MADE mark must not accept.
+    "MADE without its nonlinearity (a linear MADE)": ("""
+        _RightMADE = MADE
+        class MADE(_RightMADE):
+            def __init__(self, d, hidden_sizes=(128,)):
+                super().__init__(d, hidden_sizes)
+                self.net = nn.Sequential(*[m for m in self.net if not isinstance(m, nn.ReLU)])
+        """, {"MADE/logits-are-not-affine-in-x-a-nonlinear-network", LEARNS}),
+    # Overriding apply (and to) once vetoed the grader's x300 scaling: the naive log(sigmoid)
+    # then met no extreme logit. The grader now scales through nn.Module's own storage.
+    "naive log(sigmoid) log_prob in models that override apply and to": ("""
+        def _naive_log_prob(self, x):
+            p = torch.sigmoid(self(x))
+            return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=-1)
+        _Autoregressive.log_prob = _naive_log_prob
+        _Autoregressive.apply = lambda self, fn: self
+        _Autoregressive.to = lambda self, *args, **kwargs: self
+        """, EXTREME),
+    # The helpers run inside the worker, where a submission can patch them: the judge
+    # believes only the logits, which must have grown with the scaling.
+    "naive log(sigmoid) log_prob and the grader's scaling helper patched to do nothing": ("""
+        import sys
+        for _name in ("callables", "grader.sandbox.callables"):
+            if _name in sys.modules:
+                sys.modules[_name].FACTORIES["scale_model"] = lambda factor: (lambda m: m)
+        def _naive_log_prob(self, x):
+            p = torch.sigmoid(self(x))
+            return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=-1)
+        _Autoregressive.log_prob = _naive_log_prob
+        """, EXTREME),
     "train_model reporting the mean NLL per pixel": ("""
         _right_train = train_model
         def train_model(model, data, n_epochs, lr, batch_size, generator=None):
@@ -129,9 +170,6 @@ def test_check_ids_named_in_variants_exist():
     ids = {c.id for c in homeworks.load_checks(HW, include_hidden=True)}
     for name, (_, expected) in WRONG_VARIANTS.items():
         assert expected <= ids, name
-
-
-LEARNS = "MADE/learns-the-digits-held-out-nll-after-training"
 
 
 def test_a_model_too_big_for_the_budget_fails_on_time(monkeypatch):
@@ -193,8 +231,9 @@ def test_device_marker_reaches_every_tensor_generator_and_model_move():
     (case,) = check.make_cases(0)
     program = with_device(check.steps(check, case), "cuda")
     assert str(DEVICE) not in str(program) and "$device" not in str(program)
-    moves = [s for s in program if isinstance(s.get("call"), dict) and s["call"]["attr"] == "to"]
-    assert moves and all(s["args"] == ["cuda"] for s in moves)
+    moves = [s for s in program if isinstance(s.get("call"), dict)
+             and s["call"].get("$fn") == "move_to"]
+    assert moves and all(s["call"]["kw"]["device"] == "cuda" for s in moves)
     gens = [s["kwargs"]["generator"] for s in program if "generator" in s.get("kwargs", {})]
     assert gens and all(g["device"] == "cuda" for g in gens)
     learn = hw6_checks["FVSBN/learns-the-digits-held-out-nll-after-training"]
@@ -202,17 +241,18 @@ def test_device_marker_reaches_every_tensor_generator_and_model_move():
     steps = with_device(learn.steps(learn, case), "cuda")
     train = next(s for s in steps if s.get("call") == "train_model")
     assert train["args"][1]["device"] == "cpu" and train["kwargs"]["generator"]["device"] == "cpu"
-    assert all(s["args"][0]["device"] == "cuda" for s in steps if isinstance(s.get("call"), dict)
-               and s["call"]["attr"] == "forward")
+    forwards = [s for s in steps if isinstance(s.get("call"), dict)
+                and s["call"].get("attr") == "forward"]
+    assert forwards and all(s["args"][0]["device"] == "cuda" for s in forwards)
 
 
 def test_a_model_that_peeks_only_on_large_batches_gets_no_credit_for_its_likelihood():
-    """The test digits and the perturbation rows share one shuffled forward call after training."""
+    """Each held-out call mixes the digits with perturbed copies of one of them, shuffled."""
     source = variant(HW, """
         _RightFVSBN = FVSBN
         class FVSBN(_RightFVSBN):
             def forward(self, x):
-                if x.shape[0] < 300:           # small batches (training, probes): behave
+                if x.shape[0] <= 64:           # training batches and small probes: behave
                     return super().forward(x)
                 return F.linear(x, self.linear.weight * torch.tril(torch.ones_like(self.mask)),
                                 self.linear.bias)
@@ -221,3 +261,202 @@ def test_a_model_that_peeks_only_on_large_batches_gets_no_credit_for_its_likelih
     result = grade_text("hw6", source, seed=4, only=(check_id,), device="cpu")
     (check,) = result.checks
     assert check.status == "failed" and "not autoregressive" in check.message, failures(result)
+
+
+# --- made_masks: any valid degree assignment passes, on every seed ----------------------------
+
+MASK_VARIANTS = {
+    # As in the well-known pytorch-made: 0-based degrees, hidden units drawn with numpy's
+    # randint(min of the layer below, d - 1) (high exclusive); d = 1 as the docstring says.
+    "pytorch-made style random degrees (numpy RandomState)": """
+        import numpy as np
+        def made_masks(d, hidden_sizes, seed=0):
+            rng = np.random.RandomState(seed)
+            m = [np.arange(d)]
+            for h in hidden_sizes:
+                m.append(rng.randint(m[-1].min(), max(d - 1, 1), size=h))
+            masks = [m[l][:, None] <= m[l + 1][None, :] for l in range(len(hidden_sizes))]
+            masks.append(m[-1][:, None] < m[0][None, :])
+            return [torch.tensor(k.T, dtype=torch.float32) for k in masks]
+        """,
+    # Word for word the docstring: degrees uniform between the smallest degree below and
+    # d - 1, every hidden unit of degree 1 when d = 1.
+    "the docstring's random degrees (torch.Generator)": """
+        def made_masks(d, hidden_sizes, seed=0):
+            generator = torch.Generator().manual_seed(seed)
+            degrees = [torch.arange(1, d + 1)]
+            for h in hidden_sizes:
+                if d == 1:
+                    degrees.append(torch.ones(h, dtype=torch.long))
+                    continue
+                low = int(degrees[-1].min())
+                degrees.append(torch.randint(low, d, (h,), generator=generator))
+            masks = [(out[:, None] >= inp[None, :]).float()
+                     for inp, out in zip(degrees[:-1], degrees[1:])]
+            masks.append((degrees[0][:, None] > degrees[-1][None, :]).float())
+            return masks
+        """,
+}
+MASK_CHECKS = tuple(sorted(
+    c.id for c in homeworks.load_checks(HW, include_hidden=True)
+    if c.exercise == "made_masks" or c.id.startswith("MADE/autoregressive")))
+
+
+@pytest.mark.parametrize("name", sorted(MASK_VARIANTS))
+def test_random_degree_masks_score_full_marks_on_every_seed(name):
+    """Random degrees may leave outputs unconnected: never graded, on any of 12 seeds."""
+    source = variant(HW, MASK_VARIANTS[name])
+    for seed in range(12):
+        result = grade_text("hw6", source, seed=seed, only=MASK_CHECKS, device="cpu")
+        assert result.score == result.max_score > 0, (seed, failures(result))
+
+
+def test_random_degree_masks_leave_outputs_unconnected_on_some_seeds():
+    """The case the old "not degenerate" check failed: it does happen, and it now passes."""
+    import torch
+    namespace = {"np": __import__("numpy"), "torch": torch}
+    exec(textwrap.dedent(MASK_VARIANTS["pytorch-made style random degrees (numpy RandomState)"]),
+         namespace)
+    unconnected = 0
+    for seed in range(12):
+        masks = namespace["made_masks"](20, [20, 20, 20], seed)
+        paths = masks[0]
+        for m in masks[1:]:
+            paths = m @ paths
+        unconnected += int((paths[1:].sum(dim=1) == 0).any())
+    assert unconnected > 0
+
+
+def test_the_public_checks_grade_made_masks_for_d_1():
+    cases = [case for c in homeworks.load_checks(HW, include_hidden=False)
+             if c.exercise == "made_masks" for case in c.make_cases(0)]
+    assert any(case.data["d"] == 1 for case in cases)
+
+
+# --- memorization: the held-out digits stay with the grader, relabeled, scored from a snapshot -
+
+def _embedded_heldout_counter():
+    """A never-trained model that counts prefixes over an embedded copy of the held-out digits
+    (what a submission could embed when those digits shipped): exactly autoregressive."""
+    import numpy as np
+    from grader.cases import digits
+    packed = np.packbits(digits.load_heldout().astype(np.uint8), axis=1).tobytes().hex()
+    return f"""
+        import numpy as np
+        _TABLE = torch.tensor(np.unpackbits(np.frombuffer(bytes.fromhex("{packed}"),
+                              dtype=np.uint8).reshape(-1, 8), axis=1), dtype=torch.float32)
+
+        def _prefix_logits(x, table, alpha=0.01):
+            table = table.to(x.device)
+            match = torch.ones(x.shape[0], table.shape[0], dtype=torch.bool, device=x.device)
+            logits = torch.empty_like(x)
+            for i in range(x.shape[1]):
+                n1 = (match & (table[None, :, i] == 1)).sum(1)
+                n0 = (match & (table[None, :, i] == 0)).sum(1)
+                logits[:, i] = torch.log((n1 + alpha) / (n0 + alpha))
+                match &= table[None, :, i] == x[:, None, i]
+            return logits
+
+        class _Counter(_Autoregressive):
+            def __init__(self, d, hidden_sizes=()):
+                super().__init__()
+                self.d = d
+                self.bias = nn.Parameter(torch.zeros(d))
+
+            def forward(self, x):
+                return _prefix_logits(x, _TABLE) + 0 * self.bias
+
+        FVSBN = MADE = _Counter
+
+        def train_model(model, data, n_epochs, lr, batch_size, generator=None):
+            return [0.0] * n_epochs                       # never trained
+        """
+
+
+BOTH_LEARNS = (FVSBN_LEARNS, LEARNS)
+
+
+def test_a_prefix_counter_over_an_embedded_copy_of_the_held_out_digits_gets_nothing(monkeypatch):
+    source = variant(HW, _embedded_heldout_counter())
+    result = grade_text("hw6", source, seed=1, only=BOTH_LEARNS, device="cpu")
+    assert lost(result) == set(BOTH_LEARNS), failures(result)
+    assert all("held-out NLL" in c.message for c in result.checks), failures(result)
+    # The same cheat without the per-seed relabeling: the copy would pay off.
+    from grader.cases import digits
+    monkeypatch.setattr(digits, "relabel", lambda x, seed: x)
+    assert lost(grade_text("hw6", source, seed=1, only=BOTH_LEARNS, device="cpu")) == set()
+
+
+# Prefix counts over ``table`` mixed into the model's probabilities (2 pseudo-counts):
+# p(x_i = 1) = (n_1 + 2 p) / (n_0 + n_1 + 2) over the table rows that share x's prefix.
+COUNT_MIX = """
+    def _mix(logits, x, table, leave_one_out=False):
+        p = torch.sigmoid(logits)
+        match = torch.ones(x.shape[0], table.shape[0], dtype=torch.bool)
+        if leave_one_out:
+            match &= ~torch.eye(x.shape[0], dtype=torch.bool)
+        out = torch.empty_like(logits)
+        for i in range(x.shape[1]):
+            n1 = (match & (table[None, :, i] == 1)).sum(1)
+            n0 = (match & (table[None, :, i] == 0)).sum(1)
+            out[:, i] = torch.log((n1 + 2 * p[:, i]) / (n0 + 2 * (1 - p[:, i])))
+            match &= table[None, :, i] == x[:, None, i]
+        return out
+    """
+
+TRANSDUCTIVE = {
+    # Leave-one-out counts over the other rows of the batch it is asked to score
+    # (batches above the training size only).
+    "counts over the batch it is asked to score": COUNT_MIX + """
+    _Plain = FVSBN
+    class FVSBN(_Plain):
+        def forward(self, x):
+            logits = super().forward(x)
+            return logits if x.shape[0] <= 64 else _mix(logits, x, x, leave_one_out=True)
+    """,
+    # Counts over every row it was asked about in earlier calls (strictly autoregressive
+    # within a call).
+    "counts over everything it was asked so far": COUNT_MIX + """
+    _SEEN = []
+    _Plain = FVSBN
+    class FVSBN(_Plain):
+        def forward(self, x):
+            logits = super().forward(x)
+            if x.shape[0] <= 64:
+                return logits
+            table = torch.cat(_SEEN) if _SEEN else x[:0]
+            _SEEN.append(x.detach().cpu())
+            return _mix(logits, x, table)
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSDUCTIVE))
+def test_a_transductive_counter_gets_nothing(name):
+    result = grade_text("hw6", variant(HW, TRANSDUCTIVE[name]), seed=2, only=(FVSBN_LEARNS,),
+                        device="cpu")
+    (check,) = result.checks
+    assert check.status == "failed", failures(result)
+    assert "changed" in check.message or "not autoregressive" in check.message, check.message
+
+
+def test_the_scaling_must_show_in_the_logits():
+    from tests.public.hw6_autoregressive import scaling_verdict
+    logits = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    assert scaling_verdict(logits, 300.0 * logits, 300.0).passed
+    assert not scaling_verdict(logits, logits, 300.0).passed
+    assert scaling_verdict(np.zeros((3, 4)), np.zeros((3, 4)), 300.0).passed   # nothing to scale
+
+
+def test_the_buggy_example_loses_exactly_its_bugs():
+    """examples/hw6/buggy, as `make demo` grades it (seed 2024): 34 / 42."""
+    with open(os.path.join(PROJECT_ROOT, "examples", "hw6", "buggy", HW.filename),
+              encoding="utf-8") as fh:
+        result = grade_text("hw6", fh.read(), seed=2024, device="cpu")
+    assert lost(result) == EXTREME | {
+        "FVSBN/same-generator-seed-same-samples",             # sample() ignores its generator
+        "FVSBN/sampling-reproducible-from-the-generator",
+        "made_masks/same-seed-same-masks",                    # degrees from the global RNG
+        "MADE/logits-are-not-affine-in-x-a-nonlinear-network",  # no ReLU between the layers
+        LEARNS,
+    }, failures(result)

@@ -44,6 +44,7 @@ def test_nothing_of_the_secret_side_is_in_the_release(student):
     files = files_of(student)
     assert not any(f.startswith(("solutions/", "tests/hidden/", "examples/", "tests/suite/"))
                    for f in files)
+    assert not {f for hw in HWS for f in hw.grader_data_files} & files  # e.g. held-out digits
     secret = {}
     for folder in ("solutions", "tests/hidden"):
         for name in os.listdir(os.path.join(PROJECT_ROOT, folder)):
