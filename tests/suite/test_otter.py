@@ -48,25 +48,38 @@ def exported_points(hw, exported):
 
 # --- the export -----------------------------------------------------------------------------
 
+def exported_test_files(folder):
+    """{file name: text} of an export's test files (``tests/*.py``)."""
+    return {name: (folder / "tests" / name).read_text()
+            for name in sorted(os.listdir(folder / "tests")) if name.endswith(".py")}
+
+
 @pytest.mark.parametrize("hw", list(homeworks.HOMEWORKS.values()), ids=lambda hw: hw.id)
 def test_export_writes_exception_tests_with_public_and_hidden_cases(hw, tmp_path):
     exported, skipped = otter_export.export(hw, str(tmp_path), seed=5)
     checks = homeworks.load_checks(hw, include_hidden=True)
     assert sorted(exported + [i for i, _ in skipped]) == sorted(c.id for c in checks)
     total, hidden = 0.0, 0
-    for name in os.listdir(tmp_path / "tests"):
-        text = (tmp_path / "tests" / name).read_text()
+    for name, text in exported_test_files(tmp_path).items():
         tree = ast.parse(text)
         assert "OK_FORMAT = False" in text and f"name = {name[:-3]!r}" in text
+        flags = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "test_case":
                 kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
                 total += kw["points"]
                 hidden += kw["hidden"]
+                flags.append(kw["hidden"])
+        # public and hidden cases never share a file; hidden files say not to ship them
+        assert flags and set(flags) == {name.endswith("_hidden.py")}, name
+        assert ("Never ship this" in text) == name.endswith("_hidden.py")
     assert total == exported_points(hw, exported)
     assert hidden == sum(1 for c in checks if c.id in exported and not c.public)
     readme = (tmp_path / "README.md").read_text()
     assert all(f"`{i}`" in readme for i, _ in skipped)
+    assert f"{exported_points(hw, exported):g} of the course grader's " \
+           f"{sum(c.points for c in checks):g} points" in readme
+    assert "Never ship `tests/*_hidden.py`" in readme and "seed 5" in readme
     nb = json.loads((tmp_path / f"{hw.module}.ipynb").read_text())
     assert "otter.Notebook()" in "".join(nb["cells"][1]["source"])
 
@@ -74,17 +87,85 @@ def test_export_writes_exception_tests_with_public_and_hidden_cases(hw, tmp_path
 def test_hidden_cases_follow_the_seed_and_public_cases_do_not(tmp_path):
     otter_export.export(HW, str(tmp_path / "a"), seed=1)
     otter_export.export(HW, str(tmp_path / "b"), seed=2)
-    a = (tmp_path / "a" / "tests" / "gaussian_logpdf.py").read_text()
-    b = (tmp_path / "b" / "tests" / "gaussian_logpdf.py").read_text()
-    first = lambda text: text.split("CASES_2")[0].split("CASES_1 = [")[1]  # noqa: E731
-    assert first(a) == first(b) and a != b
+    a, b = exported_test_files(tmp_path / "a"), exported_test_files(tmp_path / "b")
+    assert a.keys() == b.keys()
+    for name in a:
+        same = a[name].replace("seed 1", "seed 2").replace("--seed 1", "--seed 2") == b[name]
+        assert same != name.endswith("_hidden.py"), name
+
+
+def test_no_giant_literals_large_arrays_go_to_npy_files(tmp_path):
+    """hw1's hidden 300x300 case was a 2 MB literal: now an .npy file read by the test."""
+    otter_export.export(HW, str(tmp_path), seed=3)
+    for name, text in exported_test_files(tmp_path).items():
+        assert len(text) < 64_000, (name, len(text))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.List, ast.Tuple)):
+                assert len(node.elts) <= otter_export.LITERAL_LIMIT, name
+    data = sorted(os.listdir(tmp_path / "tests" / "data"))
+    assert any(name.startswith("gaussian_logpdf_hidden-") for name in data)
+    big = max(data, key=lambda n: os.path.getsize(tmp_path / "tests" / "data" / n))
+    import numpy as np
+    assert np.load(tmp_path / "tests" / "data" / big).size > 10_000
+    assert f"_data({big!r})" in exported_test_files(tmp_path)[big.rsplit("-", 1)[0] + ".py"]
+
+
+class _TestCase:
+    """otter.test_files.test_case's interface, for running exported files without otter."""
+
+    def __init__(self, name=None, points=None, hidden=False):
+        self.name, self.points, self.hidden = name, points, hidden
+
+    def __call__(self, test_func):
+        self.test_func = test_func
+        return self
+
+
+def test_an_exported_test_file_runs_and_loads_its_data_files(tmp_path, monkeypatch):
+    """The test file as otter runs it (compiled with its path, executed in an empty
+    namespace, from another folder), against the reference: every case passes, its data
+    files included; a wrong answer fails."""
+    import types
+    if importlib.util.find_spec("otter") is None:
+        fake = types.ModuleType("otter.test_files")
+        fake.test_case = _TestCase
+        monkeypatch.setitem(sys.modules, "otter", types.ModuleType("otter"))
+        monkeypatch.setitem(sys.modules, "otter.test_files", fake)
+    monkeypatch.chdir("/")
+    otter_export.export(HW, str(tmp_path), seed=3)
+    path = tmp_path / "tests" / "gaussian_logpdf_hidden.py"
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    reference = homeworks.load_reference(HW)
+    cases = [v for v in namespace.values() if not isinstance(v, type) and hasattr(v, "test_func")]
+    assert cases
+    for case in cases:
+        case.test_func(reference.gaussian_logpdf)
+    with pytest.raises(AssertionError):
+        cases[0].test_func(lambda x, mu, Sigma: reference.gaussian_logpdf(x, mu, Sigma) + 1e-3)
+
+
+def test_the_default_seed_is_random_and_recorded(tmp_path, capsys):
+    from grader.cli import main
+    seeds = []
+    for name in ("a", "b"):
+        assert main(["export-otter", "hw1", str(tmp_path / name)]) == 0
+        out = capsys.readouterr().out
+        seed = int(out.split("drawn with seed ")[1].split()[0])
+        assert f"seed {seed}" in (tmp_path / name / "README.md").read_text()
+        assert f"hidden seed {seed}" in exported_test_files(tmp_path / name)["gaussian_logpdf_hidden.py"]
+        assert "otter's total is 24 of this grader's 34 points" in out
+        assert "WARNING: tests/*_hidden.py" in out
+        seeds.append(seed)
+    assert seeds[0] != seeds[1]
 
 
 def test_export_otter_command(tmp_path, capsys):
     from grader.cli import main
     assert main(["export-otter", "hw1", str(tmp_path / "out"), "--seed", "3"]) == 0
-    assert "checks as otter tests" in capsys.readouterr().out
+    assert "checks as otter tests, hidden cases drawn with seed 3" in capsys.readouterr().out
     assert (tmp_path / "out" / "tests" / "gaussian_conditional.py").exists()
+    assert (tmp_path / "out" / "tests" / "gaussian_conditional_hidden.py").exists()
 
 
 # --- otter run ------------------------------------------------------------------------------
