@@ -27,11 +27,11 @@ help:
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check .
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[torch,test,instructor,distributed]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[torch,test,instructor,distributed]'
 	@touch $@
 
 check: $(VENV)/.core
@@ -50,7 +50,7 @@ public-data: $(VENV)/.dev
 	$(PY) -m grader public-data $(HW)
 
 $(VENV)/.instructor: $(VENV)/.core
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[instructor]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor]'
 	@touch $@
 
 batch: $(VENV)/.instructor

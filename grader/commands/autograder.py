@@ -11,21 +11,17 @@ image's ``python3`` (Ubuntu 22.04, Gradescope's default base image, has 3.10; 24
 student code) and grades the reference as a self-check; ``run_autograder`` runs
 ``python -m grader.autograder run`` (see ``grader/autograder.py``).
 """
-import io
 import json
 import os
 import sys
-import zipfile
 
 from .. import homeworks
+from ..bundle import zip_bytes
 from ..homeworks import PROJECT_ROOT
 from .release import TORCH_INDEX, TORCH_PIN, check_files
 
 HELP = "write dist/hwN_autograder.zip for Gradescope (setup.sh, run_autograder, hidden checks)"
 VENV = "/opt/dgm-autograder"
-EXECUTABLE = 0o100755
-REGULAR = 0o100644
-FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 # Gradescope's base images and the python3 each has; 22.04 is the default.
 IMAGES = {"Ubuntu 22.04": "3.10", "Ubuntu 24.04": "3.12"}
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
@@ -145,20 +141,10 @@ def course_files(hw):
 def write_zip(hw, out, seed=None):
     """Write the autograder zip of ``hw`` to ``out`` (reproducible: fixed times, sorted)."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in sorted(contents(hw, seed).items()):
-            if isinstance(data, str):
-                with open(os.path.join(PROJECT_ROOT, data), "rb") as fh:
-                    data = fh.read()
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.external_attr = (EXECUTABLE if name in ("setup.sh", "run_autograder")
-                                  else REGULAR) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
+    data = zip_bytes(contents(hw, seed), executables=("setup.sh", "run_autograder"))
     tmp = out + ".tmp"
     with open(tmp, "wb") as fh:
-        fh.write(buffer.getvalue())
+        fh.write(data)
     os.replace(tmp, out)
     return out
 

@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 
-from .. import engine, homeworks, roster
+from .. import bundle, engine, homeworks, roster
 from ..homeworks import PROJECT_ROOT, load_checks
 from ..reporters import gradebook
 from ..reporters.gradescope import write_json_atomic
@@ -116,7 +116,9 @@ def grade_job(job):
                "--seed", str(job["seed"]), "--quiet"]
         for path in job.get("hide", ()):
             cmd += ["--hide", path]
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
+        # a Dask job carries the course files (grader/bundle.py): grade from their folder
+        cwd = bundle.unpack(job["course"]) if job.get("course") else PROJECT_ROOT
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 start_new_session=True)
         with _RUNNING_LOCK:
@@ -340,12 +342,17 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     job_function = grade_in_process if args.executor in ("", "local") else grade_job
     engine.resume_grading()
     bar = _progress(len(todo), hw.id, args.no_progress)
+    # Dask workers have the grader installed, not the course: send its files once per worker
+    course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
+                                                        broadcast=True)
     try:
         futures = {}
         for sub, digest in todo:
             job = {"homework": hw.id, "seed": seed, "kind": sub.kind, "content": sub.content(),
                    "origin": sub.origin, "hide": hide, "timeout": timeout,
                    "workdir": os.path.join(out, WORK_DIR)}
+            if course is not None:
+                job["course"] = course
             futures[executor.submit(job_function, job)] = (sub, digest)
         for future in concurrent.futures.as_completed(futures):
             sub, digest = futures[future]
