@@ -72,7 +72,8 @@ def bench_otter(repeat):
     hw = homeworks.get("hw1")
     tmp = tempfile.mkdtemp()
     exported, _ = otter_export.export(hw, tmp, seed=1)
-    subprocess.run(otter + ["generate"], cwd=tmp, check=True, capture_output=True)
+    subprocess.run(otter + ["generate", *otter_export.support_files(tmp)], cwd=tmp, check=True,
+                   capture_output=True)
     sub = os.path.join(tmp, "submission")
     os.makedirs(sub)
     with open(os.path.join(ROOT, "solutions", hw.filename), encoding="utf-8") as fh:

@@ -5,7 +5,7 @@
     OUTDIR/hw1_gaussians.ipynb          the student notebook, set up with ``otter.Notebook()``
     OUTDIR/tests/<exercise>.py          the public checks' tests (may ship with the notebook)
     OUTDIR/tests/<exercise>_hidden.py   the hidden checks' tests: never ship these
-    OUTDIR/tests/data/*.npy             arrays too large to write as literals
+    OUTDIR/otter-data/*.npy             arrays too large to write as literals (support files)
     OUTDIR/requirements.txt             what the grading image needs (numpy)
     OUTDIR/otter_config.json            otter's autograder configuration
     OUTDIR/README.md                    how to run it, the seed, what was not exported
@@ -43,6 +43,7 @@ from .sandbox import callables as callables_module
 OTTER_VERSION = "7.0.0"
 LITERAL_LIMIT = 256  # numbers in an array written as a literal; larger ones go to .npy
 HIDDEN_SUFFIX = "_hidden"
+DATA_DIR = "otter-data"  # next to tests/: otter's generate copies only tests/*.py
 
 
 class NotExportable(Exception):
@@ -122,7 +123,7 @@ def _case_literal(check, case, expected, store):
 
 
 class _DataFiles:
-    """The arrays of one test file that are too large for literals: ``tests/data/<stem>-<n>.npy``."""
+    """The arrays of one test file that are too large for literals: ``<DATA_DIR>/<stem>-<n>.npy``."""
 
     def __init__(self, stem):
         self.stem = stem
@@ -156,20 +157,20 @@ OK_FORMAT = False
 {callables}
 name = {name!r}
 points = None
-# arrays too large for literals: tests/data/*.npy next to this file (otter compiles a test
-# file with its path as the code's file name), else ./tests/data or ./ (support files)
+# arrays too large for literals: {data}/*.npy, next to tests/ (otter compiles a test file
+# with its path as the code's file name) or in the working folder (otter's support files)
 _HERE = os.path.dirname(os.path.abspath((lambda: 0).__code__.co_filename))
 _LOADED = {{}}
 
 
 def _data(file_name):
     if file_name not in _LOADED:
-        for folder in (os.path.join(_HERE, "data"), os.path.join("tests", "data"), "."):
+        for folder in (os.path.join(_HERE, os.pardir, {data!r}), {data!r}):
             if os.path.exists(os.path.join(folder, file_name)):
                 _LOADED[file_name] = np.load(os.path.join(folder, file_name), allow_pickle=False)
                 break
         else:
-            raise FileNotFoundError(f"{{file_name}}: copy tests/data/ next to the tests")
+            raise FileNotFoundError(f"{{file_name}}: {data}/ must be next to tests/")
     return _LOADED[file_name]
 
 
@@ -263,14 +264,14 @@ def export(hw, outdir, *, seed=None):
             exercise=exercise, name=stem, hw=hw.id, seed=seed,
             kind="" if public else " (hidden checks)",
             warning="" if public else HIDDEN_WARNING.format(stem=stem),
-            callables=_CALLABLES if uses else "")
+            callables=_CALLABLES if uses else "", data=DATA_DIR)
         for n, (check, cases) in enumerate(entries, start=1):
             title = check.title + ("" if check.public else " [hidden]")
             text += TEST_CASE.format(n=n, cases=cases, title=f"{exercise}: {title}",
                                      points=check.points, hidden=not check.public,
                                      exercise=exercise)
         _write(os.path.join(outdir, "tests", f"{stem}.py"), text)
-        data.write(os.path.join(outdir, "tests", "data"))
+        data.write(os.path.join(outdir, DATA_DIR))
     checked = {check_id.split("/")[0] for check_id in exported
                if next(c for c in checks if c.id == check_id).public}
     nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE, checked=checked)
@@ -283,9 +284,16 @@ def export(hw, outdir, *, seed=None):
     return exported, skipped
 
 
+def support_files(outdir):
+    """The data files of an export, relative to ``outdir``: the FILES of ``otter generate``."""
+    folder = os.path.join(outdir, DATA_DIR)
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return [f"{DATA_DIR}/{name}" for name in names if name.endswith(".npy")]
+
+
 HIDDEN_WARNING = """
 HIDDEN CHECKS: the cases and expected values of the graded hidden checks. Never ship this
-file to students (nor tests/data/{stem}-*.npy): put it only into the autograder.
+file to students (nor otter-data/{stem}-*.npy): put it only into the autograder.
 """
 
 
@@ -302,15 +310,16 @@ def _readme(hw, seed, checks, exported, skipped):
     lines = [f"# {hw.id} — {hw.title} (otter-grader {OTTER_VERSION} assignment)", "",
              "Exported from the course grader; regenerate rather than edit.", "",
              "```bash",
-             "otter generate                      # writes autograder.zip from tests/",
+             f"otter generate {DATA_DIR}/*.npy     # autograder.zip: tests/ and the arrays "
+             "they read",
              f"otter run -a autograder.zip {hw.module}.ipynb",
              "```", "",
              f"Hidden cases were drawn with seed {seed} (regenerate the same tests with "
              f"`python -m grader export-otter {hw.id} OUTDIR --seed {seed}`).", "",
              "## What students may get", "",
              f"Only `{hw.module}.ipynb` and the public tests `tests/<exercise>.py` (with the "
-             "`tests/data/<exercise>-*.npy` they read). **Never ship "
-             f"`tests/*{HIDDEN_SUFFIX}.py` or `tests/data/*{HIDDEN_SUFFIX}-*.npy`**: they hold "
+             f"`{DATA_DIR}/<exercise>-*.npy` they read, if any). **Never ship "
+             f"`tests/*{HIDDEN_SUFFIX}.py` or `{DATA_DIR}/*{HIDDEN_SUFFIX}-*.npy`**: they hold "
              "the hidden cases and their expected values; they belong in the autograder only.",
              "", "## Points", "",
              f"Exported: {len(exported)} of {len(checks)} checks, **{ours:g} of the course "

@@ -16,7 +16,7 @@ def add_arguments(parser):
 
 def run(args):
     """Run ``python -m grader export-otter``; returns the exit code."""
-    from ..otter_export import HIDDEN_SUFFIX, export, totals  # needs nbformat
+    from ..otter_export import DATA_DIR, HIDDEN_SUFFIX, export, totals  # needs nbformat
     hw = homeworks.get(args.homework)
     seed = resolve_seed(args.seed)
     exported, skipped = export(hw, args.outdir, seed=seed)
@@ -27,7 +27,7 @@ def run(args):
     print(f"  otter's total is {ours:g} of this grader's {total:g} points"
           + (f": {len(skipped)} checks are not exportable (listed with the reason in its "
              "README.md)" if skipped else ""))
-    print(f"  WARNING: tests/*{HIDDEN_SUFFIX}.py (and tests/data/*{HIDDEN_SUFFIX}-*.npy) hold the "
+    print(f"  WARNING: tests/*{HIDDEN_SUFFIX}.py (and {DATA_DIR}/*{HIDDEN_SUFFIX}-*.npy) hold the "
           "hidden cases and their expected values: put them in the autograder only, never "
           "in what students get")
     return 0

@@ -102,11 +102,12 @@ def test_no_giant_literals_large_arrays_go_to_npy_files(tmp_path):
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.List, ast.Tuple)):
                 assert len(node.elts) <= otter_export.LITERAL_LIMIT, name
-    data = sorted(os.listdir(tmp_path / "tests" / "data"))
+    folder = tmp_path / otter_export.DATA_DIR
+    data = sorted(os.listdir(folder))
     assert any(name.startswith("gaussian_logpdf_hidden-") for name in data)
-    big = max(data, key=lambda n: os.path.getsize(tmp_path / "tests" / "data" / n))
+    big = max(data, key=lambda n: os.path.getsize(folder / n))
     import numpy as np
-    assert np.load(tmp_path / "tests" / "data" / big).size > 10_000
+    assert np.load(folder / big).size > 10_000
     assert f"_data({big!r})" in exported_test_files(tmp_path)[big.rsplit("-", 1)[0] + ".py"]
 
 
@@ -179,7 +180,7 @@ def _export_and_generate(hw, folder):
     exported, _ = otter_export.export(hw, str(folder), seed=11)
     if not exported:
         pytest.skip(f"{hw.id} has no check that otter's tests can express")
-    done = _otter("generate", cwd=folder)
+    done = _otter("generate", *otter_export.support_files(str(folder)), cwd=folder)
     assert done.returncode == 0, done.stderr[-3000:]
     return folder, exported_points(hw, exported)
 
@@ -314,11 +315,42 @@ def test_here_exception_text_carries_no_hidden_check_data():
         assert secret not in shown
 
 
+# The export keeps hidden checks in files of their own, but otter runs every test file in the
+# student's kernel: after the notebook, in name order, each test not yet run by a check cell.
+# The student's gaussian_logpdf, called by the hidden gaussian_logpdf tests, keeps their
+# cases; with its check cell deleted, mixture_responsibilities' public test runs after them
+# and fails with those cases in its visible message.
+LEAK_ACROSS_FILES = """
+def gaussian_logpdf(x, mu, Sigma):
+    import builtins, sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        if str(frame.f_globals.get("name", "")).endswith("_hidden"):
+            builtins.__dict__.setdefault("kept", []).append(repr(frame.f_globals.get("CASES_1")))
+        frame = frame.f_back
+    return 0.0
+
+def mixture_responsibilities(x, weights, means, covs):
+    import builtins
+    raise RuntimeError(" ".join(builtins.__dict__.get("kept", []))[:20000])
+"""
+HIDDEN_LOGPDF_CASE = "D=2 batch of 2"  # a case of the first hidden gaussian_logpdf check (not public)
+
+
+def test_here_a_submission_sees_no_case_of_another_check():
+    result = grade_text("hw1", variant(HW, LEAK_ACROSS_FILES), seed=4)
+    shown = "".join(c.message + c.where for c in result.checks)
+    assert "RuntimeError" in shown and HIDDEN_LOGPDF_CASE not in shown
+
+
 @needs_otter
 def test_under_otter_a_public_test_shows_the_hidden_cases(assignment, tmp_path):
-    _, _, doc, done = otter_run(assignment, tmp_path, otter_notebook(variant(HW, LEAK)))
+    nb = otter_notebook(variant(HW, LEAK_ACROSS_FILES))
+    nb["cells"] = [c for c in nb["cells"]
+                   if "".join(c["source"]) != 'grader.check("mixture_responsibilities")']
+    _, _, doc, done = otter_run(assignment, tmp_path, nb)
     visible = "".join(t["output"] for t in doc["tests"] if t.get("visibility") == "visible")
-    assert all(secret in visible for secret in HIDDEN_CASE_IDS), done.stdout[-2000:]
+    assert HIDDEN_LOGPDF_CASE in visible and "expected" in visible, visible[:3000]
 
 
 # --- 3. a per-call time limit ----------------------------------------------------------------
