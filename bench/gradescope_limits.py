@@ -153,6 +153,16 @@ def grade_in_group(hw, source_text, label):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _print_row(r):
+    peak = f"{r['peak']:.0f}" if r["peak"] is not None else "?"
+    score = f"{r['score'][0]:g}/{r['score'][1]:g}" if r["score"] else f"rc {r['rc']}"
+    share = f"{100 * r['seconds'] / GRADESCOPE_SECONDS:.0f}%"
+    print(f"  {r['hw']:<9} {r['label']:<18} {r['seconds']:>7.1f}s {peak:>9} "
+          f"{r['oom'] if r['oom'] is not None else '?':>4} {score:>9}  {share}", flush=True)
+    if r["rc"] != 0:
+        print(f"      stderr: {r['stderr'].strip()[-200:]}", flush=True)
+
+
 def main(argv=None):
     """Print one grading per homework (reference, worst case) under Gradescope's limits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -175,21 +185,16 @@ def main(argv=None):
         for hw in hws:
             with open(os.path.join(ROOT, "assignments", hw.filename), encoding="utf-8") as fh:
                 jobs.append((hw, hanging_module(fh.read()), "every call hangs"))
-    rows = [grade_in_group(*job) for job in jobs if job[2] == "reference"]
+    print(f"  {'homework':<9} {'submission':<18} {'wall':>8} {'peak MiB':>9} {'OOM':>4} "
+          f"{'score':>9}  of {GRADESCOPE_SECONDS} s", flush=True)
+    for job in jobs:
+        if job[2] == "reference":
+            _print_row(grade_in_group(*job))
     # the hanging submissions sleep (no CPU): they run side by side, each in its own group
     hanging = [job for job in jobs if job[2] != "reference"]
     with concurrent.futures.ThreadPoolExecutor(max(1, len(hanging))) as pool:
-        rows += list(pool.map(lambda job: grade_in_group(*job), hanging))
-    print(f"  {'homework':<9} {'submission':<18} {'wall':>8} {'peak MiB':>9} {'OOM':>4} "
-          f"{'score':>9}  of {GRADESCOPE_SECONDS} s")
-    for r in rows:
-        peak = f"{r['peak']:.0f}" if r["peak"] is not None else "?"
-        score = f"{r['score'][0]:g}/{r['score'][1]:g}" if r["score"] else f"rc {r['rc']}"
-        share = f"{100 * r['seconds'] / GRADESCOPE_SECONDS:.0f}%"
-        print(f"  {r['hw']:<9} {r['label']:<18} {r['seconds']:>7.1f}s {peak:>9} "
-              f"{r['oom'] if r['oom'] is not None else '?':>4} {score:>9}  {share}")
-        if r["rc"] != 0:
-            print(f"      stderr: {r['stderr'].strip()[-200:]}")
+        for row in pool.map(lambda job: grade_in_group(*job), hanging):
+            _print_row(row)
     return 0
 
 

@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 
-from .. import bundle, engine, homeworks, roster
+from .. import bundle, engine, homeworks, remote, roster
 from ..homeworks import PROJECT_ROOT, load_checks
 from ..reporters import gradebook
 from ..reporters.gradescope import write_json_atomic
@@ -116,9 +116,7 @@ def grade_job(job):
                "--seed", str(job["seed"]), "--quiet"]
         for path in job.get("hide", ()):
             cmd += ["--hide", path]
-        # a Dask job carries the course files (grader/bundle.py): grade from their folder
-        cwd = bundle.unpack(job["course"]) if job.get("course") else PROJECT_ROOT
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 start_new_session=True)
         with _RUNNING_LOCK:
@@ -339,7 +337,8 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     executor, client = _executor(args.executor, args.jobs)
-    job_function = grade_in_process if args.executor in ("", "local") else grade_job
+    job_function = grade_in_process if args.executor in ("", "local") else \
+        remote.grade_remote if client is not None else grade_job
     engine.resume_grading()
     bar = _progress(len(todo), hw.id, args.no_progress)
     # Dask workers have the grader installed, not the course: send its files once per worker
