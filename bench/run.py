@@ -169,8 +169,6 @@ def bench_dask(n=60):
     row("dask, 2 local workers", f"{dask:.1f} s", f"{n / dask:.1f} submissions/s")
     row("dask / local throughput", f"{local / dask:.2f}x", "target >= 0.8x")
     row("dask round trip per task (no-op, 500 tasks)", f"{per_task * 1000:.1f} ms")
-    row("dask cost per submission beyond the grading itself",
-        f"{(dask - local) * 2 / n * 1000:.0f} ms", "(2 workers)")
 
 
 SECTIONS = ("check", "homeworks", "otter", "batch", "dask")
