@@ -202,6 +202,8 @@ def main(argv=None):
         if os.path.exists(hw6):
             print("HW6 reference models")
             subprocess.run([PY, hw6], cwd=ROOT, check=False)
+        print("HW7 reference VAE")
+        subprocess.run([PY, os.path.join(ROOT, "bench", "hw7.py")], cwd=ROOT, check=False)
     print("Memory")
     row("peak resident memory of the grader and its workers", f"{peak_rss_mib():.0f} MiB")
     return 0

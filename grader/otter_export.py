@@ -6,7 +6,8 @@
     OUTDIR/tests/<exercise>.py          the public checks' tests (may ship with the notebook)
     OUTDIR/tests/<exercise>_hidden.py   the hidden checks' tests: never ship these
     OUTDIR/otter-data/*.npy             arrays too large to write as literals (support files)
-    OUTDIR/requirements.txt             what the grading image needs (numpy)
+    OUTDIR/requirements.txt             what the grading image needs (numpy; torch where the
+                                        module imports it)
     OUTDIR/otter_config.json            otter's autograder configuration
     OUTDIR/README.md                    how to run it, the seed, what was not exported
 
@@ -276,7 +277,11 @@ def export(hw, outdir, *, seed=None):
                if next(c for c in checks if c.id == check_id).public}
     nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE, checked=checked)
     _write(os.path.join(outdir, f"{hw.module}.ipynb"), nbgen.dumps(nb))
-    _write(os.path.join(outdir, "requirements.txt"), "numpy\n")
+    requirements = "numpy\n"
+    if "torch" in hw.worker_preload:  # the student's module itself imports torch (hw6, hw7)
+        import torch
+        requirements += f"torch=={torch.__version__.split('+')[0]}\n"
+    _write(os.path.join(outdir, "requirements.txt"), requirements)
     _write(os.path.join(outdir, "otter_config.json"),
            json.dumps({"lang": "python", "show_stdout": False, "show_hidden": False},
                       indent=2) + "\n")

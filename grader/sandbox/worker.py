@@ -74,9 +74,14 @@ def to_plain(value, depth=0):
         if arr.dtype == object:
             raise _ReturnedNonData("an array of Python objects (dtype=object)")
         return arr.copy()
-    if type(value) in (tuple, list):
-        items = [to_plain(v, depth + 1) for v in value]
-        return tuple(items) if type(value) is tuple else items
+    kind = type(value)  # type() cannot be faked by a ``__class__`` property
+    if issubclass(kind, (tuple, list)):
+        # Subclasses (a namedtuple) convert item by item through the base class's own
+        # methods: an overridden __iter__, __len__ or __getitem__ is never called.
+        base = tuple if issubclass(kind, tuple) else list
+        items = [to_plain(base.__getitem__(value, i), depth + 1)
+                 for i in range(base.__len__(value))]
+        return tuple(items) if base is tuple else items
     if isinstance(value, (int, float)):  # subclasses: take the plain value
         return int(value) if isinstance(value, int) else float(value)
     try:

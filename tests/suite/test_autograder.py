@@ -281,7 +281,8 @@ def test_torch_is_pinned_exactly_where_grading_needs_it():
     from grader import homeworks
     from grader.commands import autograder
     assert not autograder.needs_torch(homeworks.get("hw1"))
-    for hw_id in ("hw3", "hw6"):  # hw3: autograd judges on the trusted side; hw6: models
+    # hw3, hw8: autograd judges on the trusted side; hw6, hw7: models
+    for hw_id in ("hw3", "hw6", "hw7", "hw8"):
         if hw_id in homeworks.HOMEWORKS:
             hw = homeworks.get(hw_id)
             assert autograder.needs_torch(hw)
@@ -290,7 +291,7 @@ def test_torch_is_pinned_exactly_where_grading_needs_it():
                 autograder.contents(hw)["setup.sh"].decode()
 
 
-OTHER_HOMEWORKS = [pytest.param(h, marks=[pytest.mark.slow] if h == "hw6" else [])
+OTHER_HOMEWORKS = [pytest.param(h, marks=[pytest.mark.slow] if h in ("hw6", "hw7") else [])
                    for h in sorted(__import__("grader.homeworks").homeworks.HOMEWORKS)
                    if h != "hw1"]
 

@@ -1,0 +1,1 @@
+../../../solutions/hw7_latent.py

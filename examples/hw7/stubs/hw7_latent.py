@@ -1,0 +1,1 @@
+../../../assignments/hw7_latent.py

@@ -1,0 +1,1 @@
+../../../solutions/hw8_energy.py

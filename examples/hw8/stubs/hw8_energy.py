@@ -1,0 +1,1 @@
+../../../assignments/hw8_energy.py
