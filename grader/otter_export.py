@@ -72,6 +72,10 @@ def literal(value, store=None):
             return store(value)
         flat = ", ".join(literal(v) for v in value.reshape(-1).tolist())
         return f"np.array([{flat}], dtype={value.dtype.str!r}).reshape({tuple(value.shape)!r})"
+    if isinstance(value, (list, tuple)) and store is not None and len(value) > LITERAL_LIMIT \
+            and _plain_numbers(value):  # saved as an array, rebuilt as Python numbers
+        rebuilt = f"{store(np.array(value))}.tolist()"
+        return rebuilt if isinstance(value, list) else f"tuple({rebuilt})"
     if isinstance(value, tuple):
         return "(" + "".join(literal(v, store) + ", " for v in value) + ")"
     if isinstance(value, list):
@@ -85,6 +89,14 @@ def literal(value, store=None):
             raise NotExportable(f"an argument is a worker-side object {sorted(value)}")
         return "{" + ", ".join(f"{k!r}: {literal(v, store)}" for k, v in value.items()) + "}"
     raise NotExportable(f"an argument of type {type(value).__name__}")
+
+
+def _plain_numbers(values):
+    """Whether ``values`` are all Python floats, or all ints that fit an int64 (an array
+    of them round-trips exactly through ``.tolist()``)."""
+    if all(type(v) is float for v in values):
+        return True
+    return all(type(v) is int and -2**63 <= v < 2**63 for v in values)
 
 
 def _tolerance(tol, case, index=None):

@@ -41,6 +41,14 @@ needs_otter = pytest.mark.skipif(OTTER is None, reason="otter-grader is not inst
                                  "(pip install .[otter], or set OTTER_BIN)")
 
 
+def exported_ids(folder):
+    """The check ids an export holds, read back from the titles of its test cases."""
+    checks = homeworks.load_checks(HW, include_hidden=True)
+    text = "".join(exported_test_files(folder).values())
+    return [c.id for c in checks
+            if f"{c.exercise}: {c.title}" + ("" if c.public else " [hidden]") in text]
+
+
 def exported_points(hw, exported):
     checks = {c.id: c for c in homeworks.load_checks(hw, include_hidden=True)}
     return sum(checks[i].points for i in exported)
@@ -94,21 +102,20 @@ def test_hidden_cases_follow_the_seed_and_public_cases_do_not(tmp_path):
         assert same != name.endswith("_hidden.py"), name
 
 
-def test_no_giant_literals_large_arrays_go_to_npy_files(tmp_path):
-    """hw1's hidden 300x300 case was a 2 MB literal: now an .npy file read by the test."""
-    otter_export.export(HW, str(tmp_path), seed=3)
-    for name, text in exported_test_files(tmp_path).items():
+@pytest.mark.parametrize("hw", list(homeworks.HOMEWORKS.values()), ids=lambda hw: hw.id)
+def test_no_giant_literals_large_arrays_go_to_npy_files(hw, tmp_path):
+    """A 300x300 hidden case once made a 2 MB literal: arrays of more than LITERAL_LIMIT
+    numbers go to otter-data/*.npy, each read by the test file that names it."""
+    otter_export.export(hw, str(tmp_path), seed=3)
+    files = exported_test_files(tmp_path)
+    for name, text in files.items():
         assert len(text) < 64_000, (name, len(text))
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.List, ast.Tuple)):
                 assert len(node.elts) <= otter_export.LITERAL_LIMIT, name
-    folder = tmp_path / otter_export.DATA_DIR
-    data = sorted(os.listdir(folder))
-    assert any(name.startswith("gaussian_logpdf_hidden-") for name in data)
-    big = max(data, key=lambda n: os.path.getsize(folder / n))
-    import numpy as np
-    assert np.load(folder / big).size > 10_000
-    assert f"_data({big!r})" in exported_test_files(tmp_path)[big.rsplit("-", 1)[0] + ".py"]
+    for rel in otter_export.support_files(str(tmp_path)):
+        data = rel.split("/", 1)[1]
+        assert f"_data({data!r})" in files[data.rsplit("-", 1)[0] + ".py"]
 
 
 class _TestCase:
@@ -133,17 +140,19 @@ def test_an_exported_test_file_runs_and_loads_its_data_files(tmp_path, monkeypat
         monkeypatch.setitem(sys.modules, "otter", types.ModuleType("otter"))
         monkeypatch.setitem(sys.modules, "otter.test_files", fake)
     monkeypatch.chdir("/")
-    otter_export.export(HW, str(tmp_path), seed=3)
-    path = tmp_path / "tests" / "gaussian_logpdf_hidden.py"
+    hw2 = homeworks.get("hw2")
+    otter_export.export(hw2, str(tmp_path), seed=3)
+    assert any("gaussian_kl_hidden-" in f for f in otter_export.support_files(str(tmp_path)))
+    path = tmp_path / "tests" / "gaussian_kl_hidden.py"
     namespace = {}
     exec(compile(path.read_text(), str(path), "exec"), namespace)
-    reference = homeworks.load_reference(HW)
+    reference = homeworks.load_reference(hw2)
     cases = [v for v in namespace.values() if not isinstance(v, type) and hasattr(v, "test_func")]
     assert cases
     for case in cases:
-        case.test_func(reference.gaussian_logpdf)
+        case.test_func(reference.gaussian_kl)
     with pytest.raises(AssertionError):
-        cases[0].test_func(lambda x, mu, Sigma: reference.gaussian_logpdf(x, mu, Sigma) + 1e-3)
+        cases[0].test_func(lambda *a, **k: reference.gaussian_kl(*a, **k) + 1e-3)
 
 
 def test_the_default_seed_is_random_and_recorded(tmp_path, capsys):
@@ -155,7 +164,9 @@ def test_the_default_seed_is_random_and_recorded(tmp_path, capsys):
         seed = int(out.split("drawn with seed ")[1].split()[0])
         assert f"seed {seed}" in (tmp_path / name / "README.md").read_text()
         assert f"hidden seed {seed}" in exported_test_files(tmp_path / name)["gaussian_logpdf_hidden.py"]
-        assert "otter's total is 24 of this grader's 34 points" in out
+        ours, total, _ = otter_export.totals(homeworks.load_checks(HW, include_hidden=True),
+                                             exported_ids(tmp_path / name))
+        assert f"otter's total is {ours:g} of this grader's {total:g} points" in out
         assert "WARNING: tests/*_hidden.py" in out
         seeds.append(seed)
     assert seeds[0] != seeds[1]
