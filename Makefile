@@ -12,13 +12,14 @@ SUBMISSIONS ?=
 OUT    ?= grades/$(HW)
 JOBS   ?= auto
 
-.PHONY: help check demo test bench public-data notebooks clean batch release autograder
+.PHONY: help check demo test bench bench-gradescope public-data notebooks clean batch release autograder
 
 help:
 	@echo "make check [HW=hw1]   run the public checks on assignments/ (students)"
 	@echo "make demo             grade the example submissions under examples/"
 	@echo "make test             run the project's own test suite"
 	@echo "make bench            print grading speed figures"
+	@echo "make bench-gradescope one grading per homework under Gradescope's limits (root: cgroups)"
 	@echo "make public-data      rebuild the public checks' expected values (instructors)"
 	@echo "make batch HW=hw1 SUBMISSIONS=dir-or-zip [OUT=grades/hw1]   grade a class"
 	@echo "make release [HW=hw1]  write dist/student/ (stubs, public checks; no solutions)"
@@ -27,11 +28,11 @@ help:
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check .
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[torch,test,instructor,distributed]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[torch,test,instructor,distributed]'
 	@touch $@
 
 check: $(VENV)/.core
@@ -46,11 +47,14 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/run.py
 
+bench-gradescope: $(VENV)/.dev
+	$(PY) bench/gradescope_limits.py $(HW)
+
 public-data: $(VENV)/.dev
 	$(PY) -m grader public-data $(HW)
 
 $(VENV)/.instructor: $(VENV)/.core
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[instructor]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[instructor]'
 	@touch $@
 
 batch: $(VENV)/.instructor

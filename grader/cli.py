@@ -8,8 +8,8 @@ import argparse
 import sys
 import traceback
 
-from .commands import (autograder, batch, check, demo, export_otter, grade, notebooks,
-                       public_data_cmd, release, report)
+from .commands import (autograder, batch, check, demo, export_otter, grade, gradebook,
+                       notebooks, public_data_cmd, release, report)
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
@@ -18,7 +18,8 @@ from .submission import SubmissionError
 
 COMMANDS = {"check": check, "grade": grade, "demo": demo, "public-data": public_data_cmd,
             "batch": batch, "release": release, "autograder": autograder,
-            "notebooks": notebooks, "export-otter": export_otter, "report": report}
+            "notebooks": notebooks, "export-otter": export_otter, "gradebook": gradebook,
+            "report": report}
 
 
 def build_parser():

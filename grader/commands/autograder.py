@@ -3,42 +3,74 @@
 The zip follows Gradescope's autograder specification: ``setup.sh`` and
 ``run_autograder`` at its top level, next to what they need — the ``grader`` package, the
 public and hidden checks of this one homework with the public data, the reference
-solution (hidden checks compute their expected values from it), ``requirements.txt``
-with the versions pinned to those of this machine, and ``autograder.json`` naming the
-homework. ``setup.sh`` installs Python packages into ``/opt/dgm-autograder`` (outside
-every folder hidden from student code) and grades the reference as a self-check;
-``run_autograder`` runs ``python -m grader.autograder run`` (see ``grader/autograder.py``).
+solution (hidden checks compute their expected values from it), the pinned requirements
+of each Python a Gradescope image may have (``requirements/py3.10.txt`` … ``py3.13.txt``)
+and ``autograder.json`` naming the homework. ``setup.sh`` picks the requirements of the
+image's ``python3`` (Ubuntu 22.04, Gradescope's default base image, has 3.10; 24.04 has
+3.12), installs them into ``/opt/dgm-autograder`` (outside every folder hidden from
+student code) and grades the reference as a self-check; ``run_autograder`` runs
+``python -m grader.autograder run`` (see ``grader/autograder.py``).
 """
-import io
 import json
 import os
-import zipfile
+import sys
 
 from .. import homeworks
+from ..bundle import zip_bytes
 from ..homeworks import PROJECT_ROOT
-from .release import TORCH_INDEX, check_files
+from .release import TORCH_INDEX, TORCH_PIN, check_files
 
 HELP = "write dist/hwN_autograder.zip for Gradescope (setup.sh, run_autograder, hidden checks)"
 VENV = "/opt/dgm-autograder"
-EXECUTABLE = 0o100755
-REGULAR = 0o100644
-FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+# Gradescope's base images and the python3 each has; 22.04 is the default.
+IMAGES = {"Ubuntu 22.04": "3.10", "Ubuntu 24.04": "3.12"}
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+# numpy >= 2.3 needs Python >= 3.11; 2.2.6 is the newest numpy with wheels for 3.10.
+NUMPY_PINS = {"3.10": "2.2.6"}
 
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, in /autograder/source, when it builds the image.
-# SKIP_PIP=1 skips the system part (tests); AUTOGRADER_PYTHON picks the interpreter.
+# Base images: Ubuntu 22.04 (the default; python3 is 3.10) or 24.04 (python3 is 3.12):
+# the pins of requirements/pyX.Y.txt for the image's python3 are installed.
+# Tests and local tries: SKIP_APT=1 skips apt-get; SKIP_PIP=1 skips apt-get, the venv and
+# pip (the Python part only); PYTHON3 is the interpreter that makes the venv,
+# AUTOGRADER_VENV the venv's folder, AUTOGRADER_PYTHON the interpreter of the self-check.
 set -euo pipefail
 cd "$(dirname "$0")"
+VENV="${{AUTOGRADER_VENV:-{venv}}}"
+pins_for() {{  # requirements/pyX.Y.txt of the interpreter $1, or exit 1 saying why
+    local version
+    version="$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    if [ ! -f "requirements/py$version.txt" ]; then
+        echo "setup.sh: no pinned requirements for Python $version (this zip has:" \\
+             "$(cd requirements && echo *)); choose the base image Ubuntu 22.04 or 24.04" >&2
+        exit 1
+    fi
+    echo "requirements/py$version.txt"
+}}
 if [ -z "${{SKIP_PIP:-}}" ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip
-    python3 -m venv {venv}
-    {venv}/bin/python -m pip install --no-cache-dir --upgrade pip
-{torch}    {venv}/bin/python -m pip install --no-cache-dir -r requirements.txt
+    if [ -z "${{SKIP_APT:-}}" ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip
+    fi
+    PY3="${{PYTHON3:-python3}}"
+    REQ="$(pins_for "$PY3")"
+    echo "installing $REQ for $("$PY3" --version) into $VENV"
+    "$PY3" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --no-cache-dir --upgrade pip \\
+        || echo "setup.sh: pip not upgraded; going on with $("$VENV/bin/python" -m pip --version)"
+    if grep -q '^torch==' "$REQ"; then  # the CPU wheel: the default one pulls CUDA (GBs)
+        "$VENV/bin/python" -m pip install --no-cache-dir --index-url {torch_index} \\
+            "$(grep '^torch==' "$REQ")"
+    fi
+    "$VENV/bin/python" -m pip install --no-cache-dir -r "$REQ"
 fi
-PY="${{AUTOGRADER_PYTHON:-{venv}/bin/python}}"
+PY="${{AUTOGRADER_PYTHON:-$VENV/bin/python}}"
+REQ="$(pins_for "$PY")"
+echo "$("$PY" --version) with the pins of $REQ (Gradescope base images:" \\
+     "Ubuntu 22.04, the default, with Python 3.10; Ubuntu 24.04 with Python 3.12)"
 # Python part: the installation works when the reference scores full marks here.
 "$PY" -m grader.autograder setup
 """
@@ -64,26 +96,36 @@ def add_arguments(parser):
                         "(default: derived from each submission's bytes)")
 
 
-def pinned_requirements(hw):
-    """requirements.txt: this machine's tested versions (CPU torch only where needed)."""
+def pinned_requirements(hw, python=None):
+    """requirements.txt for the interpreter ``python`` ("3.10"; default: this one): numpy
+    pinned to this machine's tested version where it has wheels for that Python (else to
+    ``NUMPY_PINS``), CPU torch only where grading needs it."""
     import numpy
-    lines = [f"numpy=={numpy.__version__}"]
+    python = python or "%d.%d" % sys.version_info[:2]
+    lines = [f"numpy=={NUMPY_PINS.get(python, numpy.__version__)}"]
     if needs_torch(hw):
-        import torch
-        lines.append(f"torch=={torch.__version__.split('+')[0]}")
+        lines.append(TORCH_PIN)
     return "\n".join(lines) + "\n"
 
 
 def contents(hw, seed=None):
     """{path in the zip: bytes or a project-relative file path} of the autograder."""
-    torch = (f"    {VENV}/bin/python -m pip install --no-cache-dir --index-url {TORCH_INDEX} "
-             f"\"$(grep '^torch==' requirements.txt)\"\n") if needs_torch(hw) else ""
     files = {
-        "setup.sh": SETUP_SH.format(venv=VENV, torch=torch).encode(),
+        "setup.sh": SETUP_SH.format(venv=VENV, torch_index=TORCH_INDEX).encode(),
         "run_autograder": RUN_AUTOGRADER.format(venv=VENV).encode(),
-        "requirements.txt": pinned_requirements(hw).encode(),
         "autograder.json": json.dumps({"homework": hw.id, "seed": seed}, indent=1).encode(),
     }
+    for python in SUPPORTED_PYTHONS:
+        files[f"requirements/py{python}.txt"] = pinned_requirements(hw, python).encode()
+    for rel in course_files(hw):
+        files[rel.replace(os.sep, "/")] = rel
+    return files
+
+
+def course_files(hw):
+    """Project-relative paths of what grading ``hw`` reads: the ``grader`` package, the
+    public and hidden checks (with the check modules they import), the public data, the
+    reference and the homework's data files."""
     project = ["tests/__init__.py", "tests/public/__init__.py", "tests/hidden/__init__.py",
                f"tests/public/{hw.filename}", f"tests/public/data/{hw.module}.json",
                f"tests/hidden/{hw.filename}", f"solutions/{hw.filename}", *hw.data_files,
@@ -93,28 +135,16 @@ def contents(hw, seed=None):
         project += [os.path.relpath(os.path.join(here, n), PROJECT_ROOT)
                     for n in sorted(names) if n.endswith(".py")]
     project += check_files(hw, include_hidden=True)  # with the modules they import
-    for rel in project:
-        files[rel.replace(os.sep, "/")] = rel
-    return files
+    return sorted(set(project))
 
 
 def write_zip(hw, out, seed=None):
     """Write the autograder zip of ``hw`` to ``out`` (reproducible: fixed times, sorted)."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in sorted(contents(hw, seed).items()):
-            if isinstance(data, str):
-                with open(os.path.join(PROJECT_ROOT, data), "rb") as fh:
-                    data = fh.read()
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.external_attr = (EXECUTABLE if name in ("setup.sh", "run_autograder")
-                                  else REGULAR) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
+    data = zip_bytes(contents(hw, seed), executables=("setup.sh", "run_autograder"))
     tmp = out + ".tmp"
     with open(tmp, "wb") as fh:
-        fh.write(buffer.getvalue())
+        fh.write(data)
     os.replace(tmp, out)
     return out
 
@@ -124,8 +154,11 @@ def run(args):
     hw = homeworks.get(args.homework)
     out = args.out or os.path.join(PROJECT_ROOT, "dist", f"{hw.id}_autograder.zip")
     write_zip(hw, out, args.seed)
-    print(f"wrote {out}: upload it as the autograder of {hw.id} on Gradescope "
-          "(base image Ubuntu 24.04)")
+    images = ", ".join(f"{image} (Python {python})" for image, python in IMAGES.items())
+    print(f"wrote {out}: upload it as the autograder of {hw.id} on Gradescope; base image "
+          f"{images}: setup.sh installs the pins of the image's python3 "
+          f"(requirements/py{{{','.join(SUPPORTED_PYTHONS)}}}.txt); the default, "
+          f"{next(iter(IMAGES))}, works")
     return 0
 
 

@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 
-from .. import engine, homeworks, roster
+from .. import bundle, engine, homeworks, remote, roster
 from ..homeworks import PROJECT_ROOT, load_checks
 from ..reporters import gradebook
 from ..reporters.gradescope import write_json_atomic
@@ -340,15 +340,21 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     executor, client = _executor(args.executor, args.jobs)
-    job_function = grade_in_process if args.executor in ("", "local") else grade_job
+    job_function = grade_in_process if args.executor in ("", "local") else \
+        remote.grade_remote if client is not None else grade_job
     engine.resume_grading()
     bar = _progress(len(todo), hw.id, args.no_progress)
+    # Dask workers have the grader installed, not the course: send its files once per worker
+    course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
+                                                        broadcast=True)
     try:
         futures = {}
         for sub, digest in todo:
             job = {"homework": hw.id, "seed": seed, "kind": sub.kind, "content": sub.content(),
                    "origin": sub.origin, "hide": hide, "timeout": timeout,
                    "workdir": os.path.join(out, WORK_DIR)}
+            if course is not None:
+                job["course"] = course
             futures[executor.submit(job_function, job)] = (sub, digest)
         for future in concurrent.futures.as_completed(futures):
             sub, digest = futures[future]

@@ -67,12 +67,10 @@ def build(hws, dest):
             _copy(rel, dest)
     shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), os.path.join(dest, "grader"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    # students need torch only where their own code or a public check does (hw6); hw3's
-    # autograd judges are hidden checks, run by the instructor's grader only
-    torch = any("torch" in hw.worker_preload or any(
-        c.needs_torch for c in load_checks(hw, include_hidden=False)) for hw in hws)
-    files = {"Makefile": student_makefile(hws, torch), "pyproject.toml": student_pyproject(torch),
-             "README.md": student_readme(hws), ".gitignore": ".venv/\n__pycache__/\n",
+    torch_hws = [hw for hw in hws if student_needs_torch(hw)]
+    files = {"Makefile": student_makefile(hws, torch_hws),
+             "pyproject.toml": student_pyproject(bool(torch_hws)),
+             "README.md": student_readme(hws, torch_hws), ".gitignore": ".venv/\n__pycache__/\n",
              MARKER: "written by `python -m grader release`\n"}
     for name, text in files.items():
         with open(os.path.join(dest, name), "w", encoding="utf-8") as fh:
@@ -84,36 +82,58 @@ def build(hws, dest):
     return dest
 
 
-def student_makefile(hws, torch):
-    """The student's Makefile: ``make check`` bootstraps .venv and runs the public checks."""
+def student_needs_torch(hw):
+    """Whether checking ``hw`` on a student's machine needs torch: the student's code may
+    use it (the worker preloads it, hw6) or a public check judges with it. hw3's autograd
+    judges are hidden checks, run by the course's grader only."""
+    return "torch" in hw.worker_preload or any(
+        c.needs_torch for c in load_checks(hw, include_hidden=False))
+
+
+def student_makefile(hws, torch_hws):
+    """The student's Makefile: ``make check`` bootstraps .venv with numpy and runs the
+    public checks; CPU torch is installed only when a checked homework needs it."""
     ids = " ".join(hw.id for hw in hws)
-    torch_step = (f"\t$(PY) -m pip install --quiet --disable-pip-version-check "
-                  f"--index-url {TORCH_INDEX} '{TORCH_PIN}'\n") if torch else ""
+    torch_ids = " ".join(hw.id for hw in torch_hws)
+    pip = "$(PY) -m pip install --quiet --disable-pip-version-check"
     return (
         "# make check [HW=hw1] [ONLY=exercise/check] [CASE=\"case id\"]: the public checks.\n"
+        "# Without make: python -m grader check hw1 (after pip install numpy).\n"
         "PYTHON ?= python3\nVENV   := .venv\nPY     := $(VENV)/bin/python\n"
-        f"HW     ?= {ids}\nONLY   ?=\nCASE   ?=\n\n.PHONY: help check clean\n\n"
+        f"HW     ?= {ids}\nONLY   ?=\nCASE   ?=\n"
+        f"# homeworks whose checks need torch (CPU wheel, installed on their first check)\n"
+        f"TORCH_HW := {torch_ids}\n\n.PHONY: help check clean\n\n"
         "help:\n\t@echo \"make check [HW=hw1] [ONLY=exercise/check] [CASE=\\\"case id\\\"]\"\n\n"
-        "$(VENV)/.core: pyproject.toml\n\t$(PYTHON) -m venv $(VENV)\n" + torch_step +
-        "\t$(PY) -m pip install --quiet --disable-pip-version-check .\n\t@touch $@\n\n"
-        "check: $(VENV)/.core\n\t@$(PY) -m grader check $(HW) $(if $(ONLY),--only \"$(ONLY)\") "
+        f"$(VENV)/.core: pyproject.toml\n\t$(PYTHON) -m venv $(VENV)\n\t{pip} .\n\t@touch $@\n\n"
+        f"$(VENV)/.torch: $(VENV)/.core\n\t{pip} --index-url {TORCH_INDEX} '{TORCH_PIN}'\n"
+        "\t@touch $@\n\n"
+        "check: $(VENV)/.core $(if $(filter $(TORCH_HW),$(HW)),$(VENV)/.torch)\n"
+        "\t@$(PY) -m grader check $(HW) $(if $(ONLY),--only \"$(ONLY)\") "
         "$(if $(CASE),--case \"$(CASE)\")\n\nclean:\n\trm -rf $(VENV)\n")
 
 
 def student_pyproject(torch):
-    """The student's pyproject.toml: dependencies only (numpy, and CPU torch where needed)."""
-    deps = ['"numpy>=1.24"'] + ([f'"{TORCH_PIN}"'] if torch else [])
+    """The student's pyproject.toml: numpy; CPU torch as the optional extra ``torch`` where a
+    released homework needs it (``make check`` installs it from the CPU index)."""
+    extra = (f"\n[project.optional-dependencies]\ntorch = [\"{TORCH_PIN}\"]\n"
+             if torch else "")
     return ("[build-system]\nrequires = [\"setuptools>=68\"]\n"
             "build-backend = \"setuptools.build_meta\"\n\n[project]\n"
             "name = \"dgm-homework\"\nversion = \"0.1.0\"\n"
             "description = \"Deep generative models: homework and public checks\"\n"
-            f"requires-python = \">=3.10\"\ndependencies = [{', '.join(deps)}]\n\n"
+            f"requires-python = \">=3.10\"\ndependencies = [\"numpy>=1.24\"]\n{extra}\n"
             "[tool.setuptools]\npackages = []\n")
 
 
-def student_readme(hws):
-    """The student's README: what to fill in, how to check, what to submit."""
+def student_readme(hws, torch_hws=()):
+    """The student's README: what to fill in, how to check (with or without make), what to
+    submit."""
     rows = "\n".join(f"| {hw.id} | `assignments/{hw.filename}` | {hw.title} |" for hw in hws)
+    torch_note = (
+        f"`make check` installs only numpy, and CPU torch the first time you check "
+        f"{', '.join(hw.id for hw in torch_hws)} (about 200 MB). Without `make`, install it "
+        f"yourself for those: `python -m pip install --index-url {TORCH_INDEX} '{TORCH_PIN}'`."
+        if torch_hws else "`make check` installs only numpy.")
     return textwrap.dedent("""\
         # Deep generative models — homework
 
@@ -131,6 +151,17 @@ def student_readme(hws):
         make check HW=hw1 ONLY=gaussian_conditional/conditions-on-a-subset CASE="a=[0] b=[2]"
         ```
 
+        {torch_note}
+
+        No `make` (Windows, or a shell without it)? The same checks, from this folder, with
+        any Python ≥ 3.10 that has numpy:
+
+        ```bash
+        python -m pip install numpy        # once (or: python -m pip install .)
+        python -m grader check hw1         # one homework; without hw1: every homework
+        python -m grader check hw1 --only gaussian_conditional
+        ```
+
         The public checks are a subset of the grading: the graded run adds hidden checks
         with fresh random cases and the edge cases of the docstrings. A check that fails
         prints the case, what was expected and what your code returned, and the command
@@ -143,7 +174,7 @@ def student_readme(hws):
 
         Submit `hwN_topic.py` (or the notebook `hwN_topic.ipynb`, same functions in code
         cells) under exactly that name.
-        """).format(rows=rows)
+        """).format(rows=rows, torch_note=torch_note)
 
 
 # --- verification -------------------------------------------------------------------------

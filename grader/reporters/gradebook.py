@@ -34,14 +34,24 @@ def _number(x):
     return f"{round(float(x), 6):g}"
 
 
-def _cell(value):
-    """A CSV cell: numbers formatted; text that a spreadsheet would run as a formula
-    (a student's name starting with ``=``, ``+``, ``-``, ``@``) quoted with a leading ``'``."""
-    if isinstance(value, float):
-        return _number(value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralized(value):
+    """Text a spreadsheet would run as a formula, made inert with a leading ``'``: its first
+    character, or its first character after leading spaces, is ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return (a student's name is untrusted). Other values unchanged."""
+    if isinstance(value, str) and (value[:1] in FORMULA_STARTS
+                                   or value.lstrip(" ")[:1] in FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _cell(value):
+    """A CSV cell: numbers formatted, text neutralized (``neutralized``)."""
+    if isinstance(value, float):
+        return _number(value)
+    return neutralized(value)
 
 
 def csv_text(rows, exercises):
@@ -125,3 +135,61 @@ def summary_text(stats, *, graded, failed, skipped):
             lines.append(f"  {name:<{width}} {top:>6g} {mean:>7.2f} {median:>7.2f} "
                          f"{pct:>6.1f}%{flag}")
     return "\n".join(lines)
+
+
+# --- gradebooks for other tools: Canvas, Excel ----------------------------------------------
+
+FORMATS = ("csv", "canvas", "excel")
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+# statuses whose total is the student's score (zero included); after a grader failure the
+# score is unknown and the Canvas cell stays empty, which Canvas leaves unchanged
+SCORED_STATUSES = ("graded", "no_module", "import_failed", "timeout")
+
+
+def read_grades_csv(path):
+    """(header, rows as dicts) of a ``grades.csv`` written by ``batch``."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or ()), list(reader)
+
+
+def _csv(records, lineterminator="\n"):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=lineterminator)
+    for record in records:
+        writer.writerow([_cell(v) for v in record])
+    return buffer.getvalue()
+
+
+def canvas_csv(rows, *, title, assignment_id=None, points_possible):
+    """Canvas's gradebook import layout: ``Student, ID, SIS User ID, SIS Login ID, Section``,
+    one ``Title (id)`` column (without an id Canvas creates a new assignment), then the
+    ``Points Possible`` row and one row per student. A student is matched by the
+    ``SIS User ID`` (our ``id``: the Gradescope export's student id) or the ``SIS Login ID``
+    (our ``email``); Canvas's own numeric ``ID`` is not known here and left empty."""
+    column = f"{title} ({assignment_id})" if assignment_id else title
+    records = [[*CANVAS_COLUMNS, column], ["Points Possible", "", "", "", "", points_possible]]
+    for row in rows:
+        scored = row.get("status", "graded") in SCORED_STATUSES
+        records.append([row.get("name", ""), "", row.get("id", ""), row.get("email", ""), "",
+                        row.get("total", "") if scored else ""])
+    return _csv(records)
+
+
+def excel_csv(header, rows):
+    """The gradebook for Excel: UTF-8 with a byte-order mark (without one Excel reads
+    accented names as Latin-1) and CRLF line ends; text cells neutralized."""
+    return "\ufeff" + _csv([header] + [[row.get(k, "") for k in header] for row in rows],
+                           lineterminator="\r\n")
+
+
+def convert_grades(path, fmt, *, title, assignment_id=None):
+    """The text of ``grades.csv`` at ``path`` in format ``fmt`` (one of ``FORMATS``)."""
+    header, rows = read_grades_csv(path)
+    if fmt == "canvas":
+        maxima = {row.get("max", "") for row in rows} - {""}
+        return canvas_csv(rows, title=title, assignment_id=assignment_id,
+                          points_possible=max(maxima, key=float) if maxima else "")
+    if fmt == "excel":
+        return excel_csv(header, rows)
+    return _csv([header] + [[row.get(k, "") for k in header] for row in rows])

@@ -110,7 +110,7 @@ def test_the_zip_follows_gradescopes_layout(autograder_zip):
     with zipfile.ZipFile(autograder_zip) as z:
         infos = {i.filename: i for i in z.infolist()}
         config = json.loads(z.read("autograder.json"))
-        requirements = z.read("requirements.txt").decode()
+        requirements = z.read("requirements/py3.10.txt").decode()
     for name in ("setup.sh", "run_autograder"):
         assert infos[name].external_attr >> 16 & stat.S_IXUSR, name
     assert {f"tests/hidden/{HW1}.py", f"solutions/{HW1}.py", f"tests/public/{HW1}.py",

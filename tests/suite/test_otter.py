@@ -41,6 +41,14 @@ needs_otter = pytest.mark.skipif(OTTER is None, reason="otter-grader is not inst
                                  "(pip install .[otter], or set OTTER_BIN)")
 
 
+def exported_ids(folder):
+    """The check ids an export holds, read back from the titles of its test cases."""
+    checks = homeworks.load_checks(HW, include_hidden=True)
+    text = "".join(exported_test_files(folder).values())
+    return [c.id for c in checks
+            if f"{c.exercise}: {c.title}" + ("" if c.public else " [hidden]") in text]
+
+
 def exported_points(hw, exported):
     checks = {c.id: c for c in homeworks.load_checks(hw, include_hidden=True)}
     return sum(checks[i].points for i in exported)
@@ -48,25 +56,38 @@ def exported_points(hw, exported):
 
 # --- the export -----------------------------------------------------------------------------
 
+def exported_test_files(folder):
+    """{file name: text} of an export's test files (``tests/*.py``)."""
+    return {name: (folder / "tests" / name).read_text()
+            for name in sorted(os.listdir(folder / "tests")) if name.endswith(".py")}
+
+
 @pytest.mark.parametrize("hw", list(homeworks.HOMEWORKS.values()), ids=lambda hw: hw.id)
 def test_export_writes_exception_tests_with_public_and_hidden_cases(hw, tmp_path):
     exported, skipped = otter_export.export(hw, str(tmp_path), seed=5)
     checks = homeworks.load_checks(hw, include_hidden=True)
     assert sorted(exported + [i for i, _ in skipped]) == sorted(c.id for c in checks)
     total, hidden = 0.0, 0
-    for name in os.listdir(tmp_path / "tests"):
-        text = (tmp_path / "tests" / name).read_text()
+    for name, text in exported_test_files(tmp_path).items():
         tree = ast.parse(text)
         assert "OK_FORMAT = False" in text and f"name = {name[:-3]!r}" in text
+        flags = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "test_case":
                 kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
                 total += kw["points"]
                 hidden += kw["hidden"]
+                flags.append(kw["hidden"])
+        # public and hidden cases never share a file; hidden files say not to ship them
+        assert flags and set(flags) == {name.endswith("_hidden.py")}, name
+        assert ("Never ship this" in text) == name.endswith("_hidden.py")
     assert total == exported_points(hw, exported)
     assert hidden == sum(1 for c in checks if c.id in exported and not c.public)
     readme = (tmp_path / "README.md").read_text()
     assert all(f"`{i}`" in readme for i, _ in skipped)
+    assert f"{exported_points(hw, exported):g} of the course grader's " \
+           f"{sum(c.points for c in checks):g} points" in readme
+    assert "Never ship `tests/*_hidden.py`" in readme and "seed 5" in readme
     nb = json.loads((tmp_path / f"{hw.module}.ipynb").read_text())
     assert "otter.Notebook()" in "".join(nb["cells"][1]["source"])
 
@@ -74,17 +95,89 @@ def test_export_writes_exception_tests_with_public_and_hidden_cases(hw, tmp_path
 def test_hidden_cases_follow_the_seed_and_public_cases_do_not(tmp_path):
     otter_export.export(HW, str(tmp_path / "a"), seed=1)
     otter_export.export(HW, str(tmp_path / "b"), seed=2)
-    a = (tmp_path / "a" / "tests" / "gaussian_logpdf.py").read_text()
-    b = (tmp_path / "b" / "tests" / "gaussian_logpdf.py").read_text()
-    first = lambda text: text.split("CASES_2")[0].split("CASES_1 = [")[1]  # noqa: E731
-    assert first(a) == first(b) and a != b
+    a, b = exported_test_files(tmp_path / "a"), exported_test_files(tmp_path / "b")
+    assert a.keys() == b.keys()
+    for name in a:
+        same = a[name].replace("seed 1", "seed 2").replace("--seed 1", "--seed 2") == b[name]
+        assert same != name.endswith("_hidden.py"), name
+
+
+@pytest.mark.parametrize("hw", list(homeworks.HOMEWORKS.values()), ids=lambda hw: hw.id)
+def test_no_giant_literals_large_arrays_go_to_npy_files(hw, tmp_path):
+    """A 300x300 hidden case once made a 2 MB literal: arrays of more than LITERAL_LIMIT
+    numbers go to otter-data/*.npy, each read by the test file that names it."""
+    otter_export.export(hw, str(tmp_path), seed=3)
+    files = exported_test_files(tmp_path)
+    for name, text in files.items():
+        assert len(text) < 64_000, (name, len(text))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.List, ast.Tuple)):
+                assert len(node.elts) <= otter_export.LITERAL_LIMIT, name
+    for rel in otter_export.support_files(str(tmp_path)):
+        data = rel.split("/", 1)[1]
+        assert f"_data({data!r})" in files[data.rsplit("-", 1)[0] + ".py"]
+
+
+class _TestCase:
+    """otter.test_files.test_case's interface, for running exported files without otter."""
+
+    def __init__(self, name=None, points=None, hidden=False):
+        self.name, self.points, self.hidden = name, points, hidden
+
+    def __call__(self, test_func):
+        self.test_func = test_func
+        return self
+
+
+def test_an_exported_test_file_runs_and_loads_its_data_files(tmp_path, monkeypatch):
+    """The test file as otter runs it (compiled with its path, executed in an empty
+    namespace, from another folder), against the reference: every case passes, its data
+    files included; a wrong answer fails."""
+    import types
+    if importlib.util.find_spec("otter") is None:
+        fake = types.ModuleType("otter.test_files")
+        fake.test_case = _TestCase
+        monkeypatch.setitem(sys.modules, "otter", types.ModuleType("otter"))
+        monkeypatch.setitem(sys.modules, "otter.test_files", fake)
+    monkeypatch.chdir("/")
+    hw2 = homeworks.get("hw2")
+    otter_export.export(hw2, str(tmp_path), seed=3)
+    assert any("gaussian_kl_hidden-" in f for f in otter_export.support_files(str(tmp_path)))
+    path = tmp_path / "tests" / "gaussian_kl_hidden.py"
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    reference = homeworks.load_reference(hw2)
+    cases = [v for v in namespace.values() if not isinstance(v, type) and hasattr(v, "test_func")]
+    assert cases
+    for case in cases:
+        case.test_func(reference.gaussian_kl)
+    with pytest.raises(AssertionError):
+        cases[0].test_func(lambda *a, **k: reference.gaussian_kl(*a, **k) + 1e-3)
+
+
+def test_the_default_seed_is_random_and_recorded(tmp_path, capsys):
+    from grader.cli import main
+    seeds = []
+    for name in ("a", "b"):
+        assert main(["export-otter", "hw1", str(tmp_path / name)]) == 0
+        out = capsys.readouterr().out
+        seed = int(out.split("drawn with seed ")[1].split()[0])
+        assert f"seed {seed}" in (tmp_path / name / "README.md").read_text()
+        assert f"hidden seed {seed}" in exported_test_files(tmp_path / name)["gaussian_logpdf_hidden.py"]
+        ours, total, _ = otter_export.totals(homeworks.load_checks(HW, include_hidden=True),
+                                             exported_ids(tmp_path / name))
+        assert f"otter's total is {ours:g} of this grader's {total:g} points" in out
+        assert "WARNING: tests/*_hidden.py" in out
+        seeds.append(seed)
+    assert seeds[0] != seeds[1]
 
 
 def test_export_otter_command(tmp_path, capsys):
     from grader.cli import main
     assert main(["export-otter", "hw1", str(tmp_path / "out"), "--seed", "3"]) == 0
-    assert "checks as otter tests" in capsys.readouterr().out
+    assert "checks as otter tests, hidden cases drawn with seed 3" in capsys.readouterr().out
     assert (tmp_path / "out" / "tests" / "gaussian_conditional.py").exists()
+    assert (tmp_path / "out" / "tests" / "gaussian_conditional_hidden.py").exists()
 
 
 # --- otter run ------------------------------------------------------------------------------
@@ -98,7 +191,7 @@ def _export_and_generate(hw, folder):
     exported, _ = otter_export.export(hw, str(folder), seed=11)
     if not exported:
         pytest.skip(f"{hw.id} has no check that otter's tests can express")
-    done = _otter("generate", cwd=folder)
+    done = _otter("generate", *otter_export.support_files(str(folder)), cwd=folder)
     assert done.returncode == 0, done.stderr[-3000:]
     return folder, exported_points(hw, exported)
 
@@ -233,11 +326,42 @@ def test_here_exception_text_carries_no_hidden_check_data():
         assert secret not in shown
 
 
+# The export keeps hidden checks in files of their own, but otter runs every test file in the
+# student's kernel: after the notebook, in name order, each test not yet run by a check cell.
+# The student's gaussian_logpdf, called by the hidden gaussian_logpdf tests, keeps their
+# cases; with its check cell deleted, mixture_responsibilities' public test runs after them
+# and fails with those cases in its visible message.
+LEAK_ACROSS_FILES = """
+def gaussian_logpdf(x, mu, Sigma):
+    import builtins, sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        if str(frame.f_globals.get("name", "")).endswith("_hidden"):
+            builtins.__dict__.setdefault("kept", []).append(repr(frame.f_globals.get("CASES_1")))
+        frame = frame.f_back
+    return 0.0
+
+def mixture_responsibilities(x, weights, means, covs):
+    import builtins
+    raise RuntimeError(" ".join(builtins.__dict__.get("kept", []))[:20000])
+"""
+HIDDEN_LOGPDF_CASE = "D=2 batch of 2"  # a case of the first hidden gaussian_logpdf check (not public)
+
+
+def test_here_a_submission_sees_no_case_of_another_check():
+    result = grade_text("hw1", variant(HW, LEAK_ACROSS_FILES), seed=4)
+    shown = "".join(c.message + c.where for c in result.checks)
+    assert "RuntimeError" in shown and HIDDEN_LOGPDF_CASE not in shown
+
+
 @needs_otter
 def test_under_otter_a_public_test_shows_the_hidden_cases(assignment, tmp_path):
-    _, _, doc, done = otter_run(assignment, tmp_path, otter_notebook(variant(HW, LEAK)))
+    nb = otter_notebook(variant(HW, LEAK_ACROSS_FILES))
+    nb["cells"] = [c for c in nb["cells"]
+                   if "".join(c["source"]) != 'grader.check("mixture_responsibilities")']
+    _, _, doc, done = otter_run(assignment, tmp_path, nb)
     visible = "".join(t["output"] for t in doc["tests"] if t.get("visibility") == "visible")
-    assert all(secret in visible for secret in HIDDEN_CASE_IDS), done.stdout[-2000:]
+    assert HIDDEN_LOGPDF_CASE in visible and "expected" in visible, visible[:3000]
 
 
 # --- 3. a per-call time limit ----------------------------------------------------------------
