@@ -28,18 +28,18 @@ from grader.cases import digits
 from grader.cases.gaussians import random_mixture
 from grader.checks import programs
 from grader.checks.judges import close
-from grader.checks.registry import Case, CheckSet, from_case_data
+from grader.checks.registry import DEVICE, Case, CheckSet, from_case_data
 from grader.compare import statistics
 from grader.compare.numeric import PASS, Verdict, compare_arrays
 from tests.public.hw6_autoregressive import all_inputs
 from tests.public.hw7_latent import (
-    SECONDS, TRAIN_SECONDS, array_of, bernoulli_log_prob, binary_samples, build_model,
+    SECONDS, TRAIN_SECONDS, array_of, bernoulli_log_prob, binary_samples, build_model, construct,
     close_elbo, close_m_step, clustered_data, consistency_program, elbo_consistency_judge,
     elbo_pieces, em_case, em_logliks_judge, em_parameters_judge, generator, grader_elbo,
     grader_noise, interface_judge, interface_program, kl_atol, log_evidence, losses_program,
-    model_call, posterior, posterior_case, read_all, real_losses_judge, random_resp,
+    model_call, on_model, posterior, posterior_case, read_all, real_losses_judge, random_resp,
     sample_reproducibility_program, sample_reproducible_judge, seeded_runs_verdict, tensor,
-    torch_noise, train_step, training_rows, vae_input_rows, vae_spec)
+    torch_noise, train_step, training_rows, vae_input_rows, vae_spec, verify_scaling)
 
 checks = CheckSet("hw7", public=False)
 
@@ -241,6 +241,7 @@ def elbo_reproducibility_program(check, case):
         model_call("elbo", x, generator=generator(seed + 1))]
 
 
+@verify_scaling
 def elbo_reproducible_judge(case, outputs, expected):
     """Same generator seed, same ELBO (whatever the global seed); another seed, another ELBO."""
     b = case.data["x"].shape[0]
@@ -286,6 +287,7 @@ def sampling_program(check, case):
         model_call("sample", int(case.data["n"]), generator=generator(case.data["seed"]))]
 
 
+@verify_scaling
 def sample_frequencies_judge(case, outputs, expected):
     """Pattern frequencies of the samples match p(x) = E_z[p(x | z)] of the model's decoder."""
     spec, n = case.data["spec"], int(case.data["n"])
@@ -375,30 +377,58 @@ def _(rng):
         about="same initial model, same generator seed, different global seeds")
 
 
+N_CHUNKS = 8                 # the held-out digits are scored in this many calls
+
+
 def heldout_rows(case):
     """The held-out digits (grader only), relabeled with the case's training digits' mask."""
     return np.asarray(digits.relabel(digits.load_heldout(), case.data["relabel"]))
 
 
+def heldout_chunks(case):
+    """``N_CHUNKS`` random chunks of the held-out row indices, one per scoring call."""
+    rng = np.random.default_rng(case.data["chunk_seed"])
+    return np.array_split(rng.permutation(len(digits.load_heldout())), N_CHUNKS)
+
+
 def learning_program(check, case):
-    """Train with the student's train_vae, then the grader's ELBO pieces on the held-out digits."""
-    x, held = training_rows(case), heldout_rows(case)
-    eps = grader_noise(case.data["noise"], len(held), case.data["spec"]["latent"])
-    return build_model(case.data["spec"]) + [
-        train_step(case, case.data["seed"], x, save="losses")] + elbo_pieces(
-            held, eps, flush=x[:len(held)])
+    """Train with the student's train_vae and snapshot the trained parameters and buffers;
+    then each chunk of held-out digits gets the grader's ELBO pieces from a fresh model
+    loaded with the snapshot (as hw6's held-out calls do).
+
+    A fresh instance per chunk: nothing the model keeps outside its parameters and buffers
+    survives from training or from one chunk to the next.
+    """
+    spec, x, held = case.data["spec"], training_rows(case), heldout_rows(case)
+    eps = grader_noise(case.data["noise"], len(held), spec["latent"])
+    steps = construct(spec) + [on_model("move_to", device=DEVICE),
+                               train_step(case, case.data["seed"], x, save="losses"),
+                               programs.call(programs.fn("snapshot"), programs.ref("model"),
+                                             save="state")]
+    for chunk in heldout_chunks(case):
+        steps += construct(spec) + [on_model("restore", state=programs.ref("state")),
+                                    on_model("move_to", device=DEVICE)]
+        steps += elbo_pieces(held[chunk], eps[chunk], flush=x[:len(chunk)])
+    return steps
 
 
 def learned_judge(case, outputs, expected):
-    """The grader's held-out negative ELBO of the trained model is at most the calibrated mark."""
-    held = heldout_rows(case)
+    """The grader's held-out negative ELBO of the trained model (summed over the chunks) is at
+    most the calibrated mark."""
+    held, chunks = heldout_rows(case), heldout_chunks(case)
     latent = case.data["spec"]["latent"]
     eps = grader_noise(case.data["noise"], len(held), latent)
-    elbo, problem = grader_elbo(outputs, held, eps, latent)
-    if elbo is None:
-        return Verdict.fail(f"after train_vae: {problem} (did training diverge? a log of 0 in "
-                            "the loss, e.g. log(sigmoid(l)), makes the parameters NaN)")
-    neg = -float(np.mean(elbo))
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != 4 * len(chunks):
+        return Verdict.fail(f"expected {4 * len(chunks)} results of the held-out calls")
+    total = 0.0
+    for k, chunk in enumerate(chunks):
+        elbo, problem = grader_elbo(outputs[4 * k:4 * k + 4], held[chunk], eps[chunk], latent)
+        if elbo is None:
+            return Verdict.fail(f"after train_vae, held-out call {k + 1}: {problem} (did "
+                                "training diverge? a log of 0 in the loss, e.g. "
+                                "log(sigmoid(l)), makes the parameters NaN)")
+        total += float(np.sum(elbo))
+    neg = -total / len(held)
     if neg > VAE_MAX_HELDOUT:
         b = case.data["budget"]
         return Verdict.fail(
@@ -417,6 +447,7 @@ def _(rng):
     b = VAE_BUDGET
     yield Case(f"VAE({d}, {latent}, {hidden})", data={
         "spec": vae_spec(d, latent, hidden, _seed(rng)), "n_train": 1400, "budget": b,
-        "relabel": _seed(rng), "seed": _seed(rng), "noise": _seed(rng)},
+        "relabel": _seed(rng), "seed": _seed(rng), "noise": _seed(rng),
+        "chunk_seed": _seed(rng)},
         about=f"train_vae(model, 1400 digits, {b['epochs']}, {b['lr']:g}, {b['batch']}) within "
         f"{TRAIN_SECONDS:g} s; held-out negative ELBO from your encode/decode")
