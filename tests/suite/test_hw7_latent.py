@@ -268,16 +268,28 @@ def test_programs_put_models_and_inputs_on_the_grading_device_and_data_on_the_cp
     train = next(s for s in steps if s.get("call") == "train_vae")
     assert train["args"][1]["device"] == "cpu" and train["kwargs"]["generator"]["device"] == "cpu"
     calls = [s["call"] for s in steps if isinstance(s.get("call"), dict)]
-    assert not [c for c in calls if c.get("attr") in ("to", "apply")]
     moves = [c for c in calls if c.get("$fn") == "move_to"]
     assert len(moves) == 1 + 8 and all(c["kw"]["device"] == "cuda" for c in moves)
     encodes = [s for s in steps if isinstance(s.get("call"), dict)
-               and s["call"]["attr"] == "encode"]
+               and s["call"].get("attr") == "encode"]
     assert encodes and all(s["args"][0]["device"] == "cuda" for s in encodes)
     consistency = checks["VAE/elbo-is-log-p-x-z-kl-at-z-mu-exp-log-var-2-eps"]
     (case,) = consistency.make_cases(0)
     elbo = with_device(consistency.steps(consistency, case), "cuda")[-1]
     assert elbo["kwargs"]["generator"]["device"] == "cpu"
+
+
+def test_no_program_dispatches_through_the_models_own_to_or_apply():
+    """Models are moved and scaled by the sandbox's helpers only: a submission that overrides
+    ``to`` or ``apply`` cannot change what the grader does to it."""
+    for check in homeworks.load_checks(HW, include_hidden=True):
+        if check.exercise not in TORCH_EXERCISES:
+            continue
+        for case in check.make_cases(0):
+            calls = [s["call"] for s in check.steps(check, case)
+                     if isinstance(s.get("call"), dict)]
+            assert not [c for c in calls if c.get("attr") in ("to", "apply")], check.id
+            assert any(c.get("$fn") == "move_to" for c in calls), check.id
 
 
 def test_grader_elbo_believes_only_the_z_it_built():
