@@ -33,6 +33,13 @@ class Homework:
         return names
 
 
+_HW6 = Homework("hw6", "hw6_autoregressive", "Tiny autoregressive models: FVSBN and MADE (torch)",
+                Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0,
+                       memory_bytes=6 << 30),
+                worker_preload=("numpy", "torch"), needs_torch=True,
+                data_files=("data/digits_train.npz", "data/README.md"),
+                grader_data_files=("tests/hidden/data/digits_heldout.npz",))
+
 HOMEWORKS = {hw.id: hw for hw in (
     Homework("hw1", "hw1_gaussians", "Gaussians: marginals, conditionals, mixtures",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
@@ -42,21 +49,17 @@ HOMEWORKS = {hw.id: hw for hw in (
              Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
     Homework("hw4", "hw4_sgd", "Stochastic gradient descent", Limits(memory_bytes=2 << 30)),
     Homework("hw5", "hw5_structure", "Structure: parameter counting", Limits(memory_bytes=2 << 30)),
-    Homework("hw6", "hw6_autoregressive", "Tiny autoregressive models: FVSBN and MADE (torch)",
-             Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
+    _HW6,
+    # HW7's VAE trains on hw6's digits: the same files ship (training split) and stay with the
+    # grader (held-out split), whatever hw6 declares them to be.
+    Homework("hw7", "hw7_latent", "Latent-variable models: EM, the ELBO, a tiny VAE (torch)",
+             Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0,
+                    memory_bytes=6 << 30),
              worker_preload=("numpy", "torch"), needs_torch=True,
-             data_files=("data/digits_train.npz", "data/README.md"),
-             grader_data_files=("tests/hidden/data/digits_heldout.npz",)),
+             data_files=_HW6.data_files, grader_data_files=_HW6.grader_data_files),
     Homework("hw8", "hw8_energy", "Energy-based models: a Boltzmann machine",
              Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
 )}
-# HW7's VAE trains on hw6's digits: the same files ship (training split) and stay with the
-# grader (held-out split), whatever hw6 declares them to be.
-HOMEWORKS["hw7"] = Homework(
-    "hw7", "hw7_latent", "Latent-variable models: EM, the ELBO, a tiny VAE (torch)",
-    Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
-    worker_preload=("numpy", "torch"), needs_torch=True,
-    data_files=HOMEWORKS["hw6"].data_files, grader_data_files=HOMEWORKS["hw6"].grader_data_files)
 
 
 class UnknownHomework(KeyError):

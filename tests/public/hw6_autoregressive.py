@@ -233,10 +233,10 @@ def autoregressive_judge(case, outputs, expected):
 SCALE_EFFECT = 0.1
 
 
-def scaling_verdict(before, after, factor):
-    """PASS when the logits grew with the parameters: max |after| >= SCALE_EFFECT factor max |before|."""
+def scaling_verdict(before, after, factor, share=SCALE_EFFECT):
+    """PASS when the logits grew with the parameters: max |after| >= share factor max |before|."""
     low, high = float(np.max(np.abs(before))), float(np.max(np.abs(after)))
-    if high < SCALE_EFFECT * factor * low:
+    if high < share * factor * low:
         return Verdict.fail(
             f"the grader multiplied every parameter of your model by {factor:g}, yet its largest "
             f"|logit| went from {low:.3g} only to {high:.3g}: keep every learned tensor an "

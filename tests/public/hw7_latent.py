@@ -13,6 +13,7 @@ what the grader computes.
 
 Also the toolbox of the hidden checks (programs, judges, trusted-side helpers).
 """
+import functools
 import math
 
 import numpy as np
@@ -27,7 +28,8 @@ from grader.compare.numeric import PASS, Verdict, as_numeric, as_sequence, compa
 # public checks, as hw1's helpers are with hw4's).
 from tests.public.hw6_autoregressive import _array as array_of
 from tests.public.hw6_autoregressive import _binary_samples as binary_samples
-from tests.public.hw6_autoregressive import bernoulli_log_prob, read_all, seeded_runs_verdict
+from tests.public.hw6_autoregressive import (bernoulli_log_prob, on_model, read_all,
+                                             scaling_verdict, seeded_runs_verdict)
 
 checks = CheckSet("hw7", public=True)
 
@@ -218,16 +220,58 @@ def vae_spec(d, latent, hidden, init, scale=None):
     return spec
 
 
+def construct(spec, save="model"):
+    """Steps that construct ``spec``'s VAE under its fixed global seed (on the CPU)."""
+    return [programs.seed_global(spec["init"]),
+            programs.call("VAE", spec["d"], spec["latent"], hidden=tuple(spec["hidden"]),
+                          save=save)]
+
+
+def scale_probe(latent):
+    """(4, L) fixed latent points whose logits ``build_model`` reads around a scaling."""
+    return np.linspace(-1.5, 1.5, 4 * latent).reshape(4, latent)
+
+
 def build_model(spec):
-    """Steps that build ``spec``'s VAE under a fixed global seed and move it to the device."""
-    steps = [programs.seed_global(spec["init"]),
-             programs.call("VAE", spec["d"], spec["latent"], hidden=tuple(spec["hidden"]),
-                           save="model"),
-             model_call("to", DEVICE, save="model")]
+    """Steps that build ``spec``'s VAE under a fixed global seed and move it to the device.
+
+    Moving and scaling go through hw6's helpers (``on_model``), never through the model's
+    own ``to`` or ``apply``. A spec with a scale also returns ``decode`` of ``scale_probe``
+    before and after the scaling, as the first two outputs of the program, so that the
+    judge sees it took effect (``verify_scaling``).
+    """
+    steps = construct(spec) + [on_model("move_to", device=DEVICE)]
     if spec.get("scale"):
-        steps.append(model_call("apply", programs.fn("scale_parameters",
-                                                     factor=float(spec["scale"])), save="_"))
+        probe = tensor(scale_probe(spec["latent"]))
+        steps += [model_call("decode", probe),
+                  on_model("scale_model", factor=float(spec["scale"])),
+                  model_call("decode", probe)]
     return steps
+
+
+# The spec's VAE is a ReLU network: with every parameter multiplied by c, decode's logits are
+# multiplied by c^(layers), at least c. A scaling that did not happen leaves them as they were.
+SCALE_SHARE = 0.75
+
+
+def verify_scaling(judge):
+    """``judge`` after checking the outputs of a scaled ``build_model`` (then dropped).
+
+    Cases without a scale go to ``judge`` unchanged.
+    """
+    @functools.wraps(judge)
+    def verified(case, outputs, expected):
+        spec = case.data["spec"]
+        if not spec.get("scale"):
+            return judge(case, outputs, expected)
+        shape = (4, spec["d"])
+        before, problem = array_of(outputs[0], "decode(z) before the scaling", shape)
+        after, problem_after = array_of(outputs[1], "decode(z) after the scaling", shape)
+        if before is None or after is None:
+            return Verdict.fail(problem or problem_after)
+        verdict = scaling_verdict(before, after, spec["scale"], share=SCALE_SHARE)
+        return verdict if not verdict.passed else judge(case, outputs[2:], expected)
+    return verified
 
 
 def elbo_pieces(x, eps, flush=None):
@@ -322,6 +366,7 @@ def grader_elbo(outputs, x, eps, latent):
     return bernoulli_log_prob(logits, x) - kl_to_standard(mu, log_var), ""
 
 
+@verify_scaling
 def elbo_consistency_judge(case, outputs, expected):
     """The student's elbo(x, generator) equals log p(x | z) - KL at the spec's z."""
     x, spec = case.data["x"], case.data["spec"]
@@ -340,6 +385,7 @@ def elbo_consistency_judge(case, outputs, expected):
     return PASS
 
 
+@verify_scaling
 def interface_judge(case, outputs, expected):
     """encode → two (B, L), decode → (B, d), elbo → (B,), sample → (n, d) of 0./1."""
     spec, b, n = case.data["spec"], case.data["x"].shape[0], int(case.data["n"])
@@ -357,6 +403,7 @@ def interface_judge(case, outputs, expected):
     return Verdict.fail(problem) if problem else PASS
 
 
+@verify_scaling
 def sample_reproducible_judge(case, outputs, expected):
     """Same generator seed, same samples (whatever the global seed); other seed, other samples."""
     d, n = case.data["spec"]["d"], int(case.data["n"])
@@ -413,6 +460,7 @@ def losses_program(check, case):
 LOSS_SLACK = 0.15
 
 
+@verify_scaling
 def real_losses_judge(case, outputs, expected):
     """One float per epoch, matching the negative ELBO the grader computes before and after."""
     x = training_rows(case)

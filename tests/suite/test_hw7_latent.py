@@ -58,6 +58,18 @@ VAE_ELBO = {"VAE/elbo-is-log-p-x-z-kl-at-z-mu-exp-log-var-2-eps",
 TRAIN_LOSSES = {"train_vae/returns-the-real-mean-negative-elbo-of-each-epoch",
                 "train_vae/real-losses-on-a-random-subset-batch-sizes-that-do-not-divide-n"}
 
+# An elbo whose log-likelihood is log(sigmoid(l)): -inf once a logit is large.
+_NAIVE_ELBO = """
+        def _naive_elbo(self, x, generator=None):
+            mu, log_var = self.encode(x)
+            noise_device = generator.device if generator is not None else mu.device
+            eps = torch.randn(mu.shape, generator=generator, device=noise_device).to(mu.device)
+            p = torch.sigmoid(self.decode(mu + torch.exp(0.5 * log_var) * eps))
+            log_px_z = (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=-1)
+            return log_px_z - 0.5 * (log_var.exp() + mu * mu - 1.0 - log_var).sum(dim=-1)
+        VAE.elbo = _naive_elbo
+"""
+
 # name: (override, checks it loses, exercises graded)
 WRONG_VARIANTS = {
     # A generalized EM step (the covariance is the maximizer for the OLD mean, the mean then
@@ -191,6 +203,22 @@ WRONG_VARIANTS = {
             return torch.bernoulli(probs, generator=generator).to(_device(self))
         VAE.sample = _mode_sample
         """, {"VAE/sample-frequencies-match-the-model-s-p-x"}, ("VAE",)),
+    # Overriding apply and to would once have vetoed the grader's x3 scaling, so that the naive
+    # log(sigmoid) met no large logit; the grader now scales through nn.Module's own storage.
+    "naive log(sigmoid) elbo in a VAE that overrides apply and to": (_NAIVE_ELBO + """
+        VAE.apply = lambda self, fn: self
+        VAE.to = lambda self, *args, **kwargs: self
+        """, {"VAE/elbo-equals-the-grader-s-elbo-from-encode-decode-other-sizes"}, ("VAE",)),
+    # The helper runs in the worker, where a submission can patch it: the judge believes only
+    # decode's logits, which must have grown with the scaling.
+    "naive log(sigmoid) elbo and the grader's scaling helper patched to do nothing": (
+        _NAIVE_ELBO + """
+        import sys
+        for _name in ("callables", "grader.sandbox.callables"):
+            if _name in sys.modules:
+                sys.modules[_name].FACTORIES["scale_model"] = lambda factor: (lambda m: m)
+        """, {"VAE/elbo-equals-the-grader-s-elbo-from-encode-decode-other-sizes",
+              "VAE/sample-frequencies-match-the-model-s-p-x"}, ("VAE",)),
 }
 
 
@@ -239,15 +267,29 @@ def test_programs_put_models_and_inputs_on_the_grading_device_and_data_on_the_cp
     assert "$device" not in str(steps)
     train = next(s for s in steps if s.get("call") == "train_vae")
     assert train["args"][1]["device"] == "cpu" and train["kwargs"]["generator"]["device"] == "cpu"
-    moves = [s for s in steps if isinstance(s.get("call"), dict) and s["call"]["attr"] == "to"]
-    assert moves and all(s["args"] == ["cuda"] for s in moves)
+    calls = [s["call"] for s in steps if isinstance(s.get("call"), dict)]
+    moves = [c for c in calls if c.get("$fn") == "move_to"]
+    assert len(moves) == 1 + 8 and all(c["kw"]["device"] == "cuda" for c in moves)
     encodes = [s for s in steps if isinstance(s.get("call"), dict)
-               and s["call"]["attr"] == "encode"]
+               and s["call"].get("attr") == "encode"]
     assert encodes and all(s["args"][0]["device"] == "cuda" for s in encodes)
     consistency = checks["VAE/elbo-is-log-p-x-z-kl-at-z-mu-exp-log-var-2-eps"]
     (case,) = consistency.make_cases(0)
     elbo = with_device(consistency.steps(consistency, case), "cuda")[-1]
     assert elbo["kwargs"]["generator"]["device"] == "cpu"
+
+
+def test_no_program_dispatches_through_the_models_own_to_or_apply():
+    """Models are moved and scaled by the sandbox's helpers only: a submission that overrides
+    ``to`` or ``apply`` cannot change what the grader does to it."""
+    for check in homeworks.load_checks(HW, include_hidden=True):
+        if check.exercise not in TORCH_EXERCISES:
+            continue
+        for case in check.make_cases(0):
+            calls = [s["call"] for s in check.steps(check, case)
+                     if isinstance(s.get("call"), dict)]
+            assert not [c for c in calls if c.get("attr") in ("to", "apply")], check.id
+            assert any(c.get("$fn") == "move_to" for c in calls), check.id
 
 
 def test_grader_elbo_believes_only_the_z_it_built():
