@@ -87,6 +87,7 @@ def contents(hw, seed=None):
     project = ["tests/__init__.py", "tests/public/__init__.py", "tests/hidden/__init__.py",
                f"tests/public/{hw.filename}", f"tests/public/data/{hw.module}.json",
                f"tests/hidden/{hw.filename}", f"solutions/{hw.filename}", *hw.data_files,
+               f"assignments/{hw.filename}",  # the stub: which of .py/.ipynb was changed
                *hw.grader_data_files]
     for here, dirs, names in os.walk(os.path.join(PROJECT_ROOT, "grader")):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")

@@ -4,6 +4,7 @@ import tempfile
 import textwrap
 
 from grader import engine, homeworks
+from grader.grading import GradeRequest, grade
 from grader.homeworks import PROJECT_ROOT
 
 
@@ -25,14 +26,16 @@ def variant(hw, override):
 
 def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None,
                device=engine.DEFAULT_DEVICE):
-    """Grade a module given as text, through the real sandbox; returns the ``GradeResult``."""
+    """Grade a module given as text, through the path every face uses (``grading.grade``)
+    and the real sandbox; returns the engine's ``GradeResult``."""
     hw = homeworks.get(hw_id)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, hw.filename)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(source)
-        return engine.grade(hw, path, seed=seed, include_hidden=include_hidden, only=only,
-                            limits=limits, device=device)
+        return grade(GradeRequest(homework=hw, submission=path, seed=seed,
+                                  include_hidden=include_hidden, only=tuple(only),
+                                  limits=limits, device=device)).result
 
 
 def full_except(result, exercises):

@@ -135,3 +135,15 @@ def test_demo_grades_every_example_and_skips_torch_homeworks_without_torch(tmp_p
         assert scores["reference"][0] == scores["reference"][1] > 0
         assert scores["stubs"][0] == 0
         assert 0 < scores["buggy"][0] < scores["buggy"][1]
+
+
+@pytest.mark.parametrize("kind, source", [("reference", "solutions"), ("stubs", "assignments")])
+def test_the_example_copies_are_the_current_reference_and_stubs(kind, source):
+    """examples/hwN/{reference,stubs} are regular files (links are never graded), so they
+    are copies: after editing solutions/ or assignments/, copy the file there again."""
+    from grader import homeworks
+    for hw in homeworks.HOMEWORKS.values():
+        copy = os.path.join(PROJECT_ROOT, "examples", hw.id, kind, hw.filename)
+        with open(copy, "rb") as mine, \
+                open(os.path.join(PROJECT_ROOT, source, hw.filename), "rb") as real:
+            assert mine.read() == real.read(), f"copy {source}/{hw.filename} to {copy}"
