@@ -148,13 +148,14 @@ def _get(mapping, key):
 
 
 def unpack_zip(path, dest):
-    """Extract the zip at ``path`` into ``dest`` safely; returns ``dest``.
+    """Extract the zip at ``path`` into ``dest`` safely; returns {skipped entry: why}.
 
-    Entries that are absolute, climb with ``..``, are links, nest deeper than
-    ``MAX_ZIP_DEPTH`` or exceed the size caps are skipped; more than ``MAX_ZIP_ENTRIES``
+    Entries that are absolute, climb with ``..``, are links or special files, nest deeper
+    than ``MAX_ZIP_DEPTH`` or exceed the size caps are skipped (and listed, so that the
+    row of the submission they belong to can say so); more than ``MAX_ZIP_ENTRIES``
     entries is an error.
     """
-    total = 0
+    total, skipped = 0, {}
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -169,8 +170,12 @@ def unpack_zip(path, dest):
             parts = [p for p in name.split("/") if p not in ("", ".")]
             kind = (info.external_attr >> 16) & 0o170000
             special = kind not in (0, stat.S_IFREG, stat.S_IFDIR)  # links, FIFOs, devices
-            if (not parts or name.startswith("/") or ".." in parts or special
-                    or len(parts) > MAX_ZIP_DEPTH or "\0" in name):
+            if not parts or name.startswith("/") or ".." in parts or "\0" in name:
+                continue  # names nothing inside the export: no submission to tell
+            if special or len(parts) > MAX_ZIP_DEPTH:
+                why = ("a symbolic link or special file" if special
+                       else f"nested more than {MAX_ZIP_DEPTH} levels")
+                skipped["/".join(parts[:MAX_ZIP_DEPTH])] = why
                 continue
             target = os.path.join(dest, *parts)
             if info.is_dir():
@@ -178,14 +183,15 @@ def unpack_zip(path, dest):
                 continue
             total += info.file_size
             if info.file_size > MAX_FILE_BYTES or total > MAX_UNPACKED_BYTES:
+                skipped["/".join(parts)] = "too large"
                 continue
             try:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with archive.open(info) as src, open(target, "wb") as out:
                     out.write(src.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES])
             except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
-                continue  # a name the file system refuses, a file under a file, a bad entry
-    return dest
+                skipped["/".join(parts)] = "not extractable"
+    return skipped
 
 
 def _metadata_root(folder):
@@ -222,10 +228,12 @@ def _from_metadata(root):
     for name in sorted(people):
         path = os.path.join(root, name)
         problem = _key_problem(name)
+        if not problem and not os.path.lexists(path):
+            problem = f"{METADATA} lists {name}, but the export has no such folder"
         if not problem:
             problem = _link_problem(path, name)
         if not problem and not os.path.isdir(path):
-            problem = f"the export has no folder {name} listed in {METADATA}"
+            problem = f"{name} in the export is not a folder"
         subs.append(Submission(safe_key(name), path if not problem else name,
                                None if problem else path, people[name], problem))
     for entry in sorted(os.listdir(root)):
@@ -239,6 +247,20 @@ def _from_metadata(root):
     return subs
 
 
+def _flag_skipped(subs, skipped, root):
+    """Add to each submission's flags the zip entries of its folder that were not unpacked."""
+    prefix = "" if root == "." else root.replace(os.sep, "/") + "/"
+    for sub in subs:
+        mine = prefix + os.path.basename(sub.origin) + "/"
+        for entry, why in skipped.items():
+            if entry.startswith(mine):
+                shown = entry[len(mine):]
+                shown = shown if len(shown) <= 80 else shown[:40] + "…" + shown[-30:]
+                sub.flags.append(f"{shown} was not unpacked from the export ({why})")
+                if len(sub.flags) > 5:
+                    break
+
+
 def collect(source, scratch):
     """All ``Submission``s of ``source`` (a class folder or a Gradescope export zip).
 
@@ -248,16 +270,18 @@ def collect(source, scratch):
     """
     if not os.path.exists(source):
         raise FileNotFoundError(f"submissions {source} do not exist")
-    folder = source
+    folder, skipped = source, {}
     if os.path.isfile(source):
         if not zipfile.is_zipfile(source):
             if source.endswith((".py", ".ipynb")):
                 raise RosterError(f"{source} is one file: use `python -m grader grade` for one "
                                   "submission, or give the folder that holds the class's files")
             raise RosterError(f"{source} is neither a folder nor a zip file")
-        folder = unpack_zip(source, scratch)
+        skipped = unpack_zip(source, scratch)
+        folder = scratch
     root = _metadata_root(folder)
     subs = _from_folder(folder) if root is None else _from_metadata(root)
+    _flag_skipped(subs, skipped, os.path.relpath(root or folder, folder))
     keys = set()
     for sub in subs:  # two inputs that sanitize to one key must not share an output folder
         base, n = sub.key, 1

@@ -264,6 +264,9 @@ class Prepared:
         if sub.path is not None:
             found = intake.resolve(hw, sub.path)
             self.files = {c.relpath: c.content for c in found.found}
+            if not os.path.isdir(sub.path):  # a flat file of any name: kept under its module name
+                self.files = {(hw.module + ".ipynb" if c.is_notebook else hw.filename): c.content
+                              for c in found.found}
             self.problem = "" if found.candidates else found.problem
         digest = hashlib.sha256(self.problem.encode())
         for rel, content in sorted(self.files.items()):
