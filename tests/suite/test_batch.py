@@ -312,3 +312,83 @@ def test_the_processes_executor_grades_like_the_local_one(tmp_path):
         assert [(t["name"], t["score"]) for t in local["tests"]] == \
             [(t["name"], t["score"]) for t in procs["tests"]]
         assert local["score"] == procs["score"]
+
+
+@pytest.mark.parametrize("option, value", [("--timeout", "-1"), ("--timeout", "0"),
+                                           ("--jobs", "0"), ("--jobs", "-3"),
+                                           ("--timeout", "soon")])
+def test_invalid_timeout_and_jobs_are_usage_errors(option, value, tmp_path, capsys):
+    subs = tmp_path / "class"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    with pytest.raises(SystemExit) as exit_info:
+        batch(subs, tmp_path / "out", option, value)
+    assert exit_info.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing graded, nothing written
+
+
+def test_a_malformed_metadata_file_is_one_line_before_any_grading(tmp_path, capsys):
+    pytest.importorskip("yaml")
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr("export/submission_metadata.yml", "submission_1:\n  :submitters: [\n  - x: {")
+        z.writestr(f"export/submission_1/{HW1}.py", text(REFERENCE))
+    assert batch(export, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "submission_metadata.yml is not valid YAML (line" in err
+    assert not (tmp_path / "out" / "students").exists()
+
+
+def test_an_unusable_out_is_one_line_before_any_grading(tmp_path, capsys):
+    subs = tmp_path / "class"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    assert batch(subs, a_file) == 1
+    assert "is not a folder" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert batch(subs, locked / "out") == 1
+        assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_batch_that_graded_nobody_exits_1_and_outputs_follow_the_umask(tmp_path, capsys):
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", "notes.txt", "no module here")
+    put(subs / "bob", "hw1_gaussian.py", text(REFERENCE))
+    old = os.umask(0o022)
+    try:
+        assert batch(subs, out, "--seed", "1") == 1
+    finally:
+        os.umask(old)
+    captured = capsys.readouterr()
+    assert "no submission could be graded" in captured.err
+    assert captured.out.startswith("2 submission(s): no_module 2")
+    rows = read_csv(out / "grades.csv")
+    assert "did you mean hw1_gaussians.py?" in rows["bob"]["reason"]
+    for path in (out / "grades.csv", out / "batch.json", student(out, "ada") / "results.json",
+                 student(out, "ada") / "feedback.md"):
+        assert path.stat().st_mode & 0o777 == 0o644, path
+
+
+def test_the_progress_bar_names_the_submission_being_graded(tmp_path, monkeypatch):
+    tqdm = pytest.importorskip("tqdm")
+    from grader.commands import batch as batch_command
+    shown = []
+
+    class Recording(tqdm.tqdm):
+        def set_postfix_str(self, s="", refresh=True):
+            shown.append(s)
+            super().set_postfix_str(s, refresh)
+
+    monkeypatch.setattr(tqdm, "tqdm", Recording)
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "zed", HW1 + ".py", "import time\ntime.sleep(600)\n")
+    assert main(["batch", "hw1", str(subs), "--out", str(out), "--jobs", "1", "--seed", "1",
+                 "--timeout", "5"]) == 0
+    assert batch_command.STUDENTS_DIR == "students"
+    started = [s for s in shown if s.startswith("grading ")]
+    # named when it starts, not when it is done
+    assert list(dict.fromkeys(started)) == ["grading ada", "grading zed"]

@@ -272,3 +272,52 @@ def test_metadata_keys_never_name_anything_outside_the_export(by_batch_zip, worl
     assert "not listed in submission_metadata.yml" in rows["unlisted"]["reason"]
     names = {p.name for p in (out / "students").iterdir()}
     assert not any(n.startswith(".") or "/" in n for n in names)
+
+
+def _module_imports():
+    """{grader module: grader modules it imports at the top level}."""
+    import ast
+    graph = {}
+    base = pathlib.Path(PROJECT_ROOT) / "grader"
+    for path in base.rglob("*.py"):
+        name = ".".join(("grader",) + path.relative_to(base).with_suffix("").parts)
+        name = name.removesuffix(".__init__")
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        edges = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom):
+                parts = package.split(".")
+                root = ".".join(parts[:len(parts) - node.level + 1]) if node.level else ""
+                target = ".".join(p for p in (root, node.module or "") if p)
+                edges.add(target)
+                edges.update(f"{target}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names)
+        graph[name] = {e for e in edges if e.startswith("grader")}
+    return {k: {e for e in v if e in graph} for k, v in graph.items()}
+
+
+def test_the_import_structure_is_faces_then_grading_then_engine_then_sandbox():
+    graph = _module_imports()
+
+    def reaches(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    for name in graph:
+        assert name not in reaches(name), f"import cycle through {name}"
+    faces = {"grader.commands", "grader.autograder", "grader.notebook", "grader.cli"}
+    for low in ("grader.engine", "grader.intake", "grader.submission", "grader.roster"):
+        assert not any(m == "grader.grading" or m.split(".")[:2] == ["grader", "commands"]
+                       or m in faces for m in reaches(low)), low
+    assert "grader.engine" in reaches("grader.grading")
+    assert not any(m in faces or m.startswith("grader.commands") for m in
+                   reaches("grader.grading"))
+    sandbox = {m for m in graph if m.startswith("grader.sandbox")}
+    for name in sandbox:
+        assert not any(m in ("grader.engine", "grader.grading") for m in reaches(name)), name

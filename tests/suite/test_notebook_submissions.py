@@ -214,3 +214,17 @@ def test_with_both_files_an_untouched_stub_module_never_wins(tmp_path):
     result, notes = grade_submission(HW, str(folder), seed=1, include_hidden=False)
     assert result.score == result.max_score > 0
     assert notes[0].endswith(f"graded {HW.module}.ipynb, {HW.filename} is the unchanged stub")
+
+
+def test_the_notebook_api_shows_conversion_notes_once(tmp_path):
+    from grader.notebook import Notebook
+    nb = reference_notebook()
+    imports = next(c for c in nb.cells if c.id == "imports")
+    imports.source = "%matplotlib inline\n" + imports.source
+    path = save(tmp_path / "s", nb) / f"{HW.module}.ipynb"
+    grader = Notebook("hw1", path=str(path))
+    first = grader.check("gaussian_marginal")
+    second = grader.check("gaussian_logpdf")
+    assert first.passed and second.passed
+    note = f"code cell {cell_number(nb, 'imports')}: dropped line '%matplotlib inline'"
+    assert note in first.summary and note not in second.summary
