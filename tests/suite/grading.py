@@ -38,6 +38,16 @@ def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=No
                                   limits=limits, device=device)).result
 
 
+def notebook_text(source):
+    """A minimal .ipynb (JSON text) whose one code cell holds ``source``, after a magic line
+    that grading drops, and a markdown cell before it."""
+    import json
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# my homework"},
+             {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": "%matplotlib inline\n" + source}]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
 def full_except(result, exercises):
     """True when every exercise not in ``exercises`` has full marks and those have zero."""
     for name, (got, best) in result.by_exercise().items():

@@ -20,6 +20,7 @@ from grader import homeworks
 from grader.cli import main
 from grader.homeworks import PROJECT_ROOT
 
+from .grading import notebook_text as notebook
 from .grading import reference_source, stub_source, variant
 
 HW = homeworks.get("hw1")
@@ -32,14 +33,6 @@ BUGGY = variant(HW, """
 """)  # loses the marginal checks whose indices are not a prefix; fast and deterministic
 STUB_NOTEBOOK = (pathlib.Path(PROJECT_ROOT) / "assignments" / NB).read_text()
 DEEP = 1100
-
-
-def notebook(source):
-    """A notebook whose one code cell holds ``source`` (plus a magic line that is dropped)."""
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# my homework"},
-             {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-              "source": "%matplotlib inline\n" + source}]
-    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
 def remove(path):
@@ -138,17 +131,17 @@ def klass(world):
     return root
 
 
-def read_rows(path):
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {row["id"]: row for row in csv.DictReader(fh)}
+def run_batch(source, out):
+    """Batch-grade ``source`` into ``out``; returns (out, {student id: gradebook row})."""
+    assert main(["batch", "hw1", str(source), "--out", str(out), "--seed", str(SEED),
+                 "--jobs", "2", "--no-progress"]) == 0
+    with open(out / "grades.csv", encoding="utf-8", newline="") as fh:
+        return out, {row["id"]: row for row in csv.DictReader(fh)}
 
 
 @pytest.fixture(scope="module")
 def by_batch_folder(world, klass):
-    out = world / "out-folder"
-    assert main(["batch", "hw1", str(klass), "--out", str(out), "--seed", str(SEED),
-                 "--jobs", "2", "--no-progress"]) == 0
-    return out, read_rows(out / "grades.csv")
+    return run_batch(klass, world / "out-folder")
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +158,7 @@ def by_batch_zip(world):
         metadata.append("../class:\n  :submitters:\n  - :name: Dot Dot\n    :sid: 'dotdot'\n")
         z.writestr("export/submission_metadata.yml", "".join(metadata))
         z.writestr(f"export/unlisted/{PY}", reference_source(HW))
-    out = world / "out-zip"
-    assert main(["batch", "hw1", str(export), "--out", str(out), "--seed", str(SEED),
-                 "--jobs", "2", "--no-progress"]) == 0
-    return out, read_rows(out / "grades.csv")
+    return run_batch(export, world / "out-zip")
 
 
 @pytest.fixture(scope="module")
