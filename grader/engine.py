@@ -179,7 +179,8 @@ def grade(request: ModuleRequest) -> GradeResult:
         limits = dataclasses.replace(limits, import_seconds=max(
             1.0, min(limits.import_seconds, deadline - time.monotonic())))
     expectations = expectations_for(hw, seed)
-    result = GradeResult(homework=hw.id, module=hw.module, submission=request.display_name or str(source_path),
+    result = GradeResult(homework=hw.id, module=hw.module,
+                         submission=request.display_name or str(source_path),
                          seed=seed, hidden_included=include_hidden,
                          grader_version=GRADER_VERSION)
     if source_path is None:

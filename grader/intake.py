@@ -1,4 +1,4 @@
-"""The one intake: what was handed in (a folder, a file, a notebook) → the module text(s) to grade.
+"""The one intake: what was handed in (a folder, a file, a notebook) → the module text(s).
 
 Every face resolves a submission here, with the rule of the course spec ("Conventions"):
 - only regular files count: a module that is a symbolic link, a FIFO or a device is no
