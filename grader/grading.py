@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from . import engine
 from .checks.registry import Case, Check
-from .homeworks import Homework
+from .homeworks import Homework, load_checks
 from .intake import Candidate, Intake, resolve
 from .reporters.gradescope import to_gradescope
 from .results import GradeResult, Status
@@ -197,5 +197,8 @@ def budget_seconds(hw: Homework, checks: Sequence[Check]) -> float:
 
 
 def requires_torch(hw: Homework) -> bool:
-    """Whether grading ``hw`` needs torch on the grading side (the one place this rule lives)."""
-    return bool(hw.needs_torch or "torch" in hw.worker_preload)
+    """Whether grading ``hw`` needs torch (the one place this rule lives): the homework says
+    so, its worker preloads it, or a check (public or hidden) uses it on the trusted side
+    (hw3's autograd judges)."""
+    return bool(hw.needs_torch or "torch" in hw.worker_preload
+                or any(c.needs_torch for c in load_checks(hw, include_hidden=True)))

@@ -131,8 +131,6 @@ def run(args):
 
 
 def needs_torch(hw):
-    """Whether grading ``hw`` needs torch: the homework says so, its worker preloads it, or a
-    check (public or hidden) uses it on the trusted side (hw3's autograd judges)."""
-    from ..homeworks import load_checks
-    return bool(hw.needs_torch or "torch" in getattr(hw, "worker_preload", ())
-                or any(c.needs_torch for c in load_checks(hw, include_hidden=True)))
+    """Whether grading ``hw`` needs torch (the rule lives in ``grading.requires_torch``)."""
+    from ..grading import requires_torch
+    return requires_torch(hw)
