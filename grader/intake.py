@@ -8,7 +8,9 @@ Every face resolves a submission here, with the rule of the course spec ("Conven
 - with both ``hwN_topic.py`` and ``hwN_topic.ipynb``, the one whose exercise definitions
   differ from the released stub (``assignments/``; AST compared with docstrings stripped)
   is graded; when both differ both are graded (the caller keeps the higher score); file
-  times never decide;
+  times never decide. When the folder graded is the working copy itself (``make check``
+  on ``assignments/``, where the stub file *is* the student's file), an exercise counts
+  as untouched when every function in it still ends in ``raise NotImplementedError``;
 - no module at all: the reason says so, with a hint when a file is close to the name
   (``found hw1_gaussian.py — did you mean hw1_gaussians.py?``).
 
@@ -156,10 +158,13 @@ def _walk(hw: Homework, folder: str) -> _Walk:
     return walk
 
 
-def _stub_definitions(hw: Homework) -> dict | None:
-    """{exercise name: AST dump} of the released stub (None when it is not shipped here)."""
+def _stub_definitions(hw: Homework, submitted: str) -> dict | None:
+    """{exercise name: AST dump} of the released stub; None when it is not shipped here or
+    when ``submitted`` is that very file (the working copy: it is no reference then)."""
     path = os.path.join(PROJECT_ROOT, "assignments", hw.filename)
     try:
+        if os.path.samefile(path, submitted):
+            return None
         with open(path, encoding="utf-8") as fh:
             return definitions(fh.read())
     except (OSError, SyntaxError, ValueError):
@@ -189,15 +194,38 @@ def _without_docstrings(node):
     return node
 
 
-def is_untouched(candidate: Candidate, stub: dict | None) -> bool:
-    """True when the candidate's exercise definitions are exactly the stub's (docstrings aside)."""
-    if stub is None:
-        return False
+def is_untouched(candidate: Candidate, stub: dict | None, exercises: set) -> bool:
+    """True when the candidate's exercise definitions are exactly the stub's (docstrings
+    aside); without a stub, when each of ``exercises`` it defines only raises
+    ``NotImplementedError`` (see ``only_raises_not_implemented``)."""
     try:
-        mine = definitions(candidate.module.source)
+        tree = ast.parse(candidate.module.source)
     except (SyntaxError, ValueError):
         return False
-    return all(mine.get(name) == dump for name, dump in stub.items())
+    defs = {node.name: node for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    if stub is not None:
+        mine = {name: ast.dump(_without_docstrings(node)) for name, node in defs.items()}
+        return all(mine.get(name) == dump for name, dump in stub.items())
+    return all(only_raises_not_implemented(defs[name]) for name in exercises if name in defs)
+
+
+def only_raises_not_implemented(node) -> bool:
+    """True when every function in ``node`` (itself, or a class's methods) ends its body with
+    an unconditional ``raise NotImplementedError`` (as the stubs do, after at most a
+    ``super().__init__()``): an exercise that cannot have been solved."""
+    functions = [n for n in ast.walk(_without_docstrings(node))
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not functions:
+        return False
+
+    def raises(stmt):
+        if not isinstance(stmt, ast.Raise) or stmt.exc is None:
+            return False
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+    return all(raises(f.body[-1]) for f in functions)
 
 
 def _candidate(name: str, relpath: str, data: bytes, shown: str) -> Candidate:
@@ -239,15 +267,21 @@ def resolve(hw: Homework, submission: str) -> Intake:
         return Intake(problem="; ".join(problems) or _missing(hw, walk))
     notes = list(problems)
     if len(read) == 2:
-        return _choose(hw, read, notes)
+        stub = _stub_definitions(hw, os.path.join(submission, *read[0].relpath.split("/")))
+        return _choose(read, notes, stub, _exercises(hw) if stub is None else set())
     return Intake(tuple(read), tuple(notes), found=tuple(read))
 
 
-def _choose(hw: Homework, both: list, notes: list) -> Intake:
+def _exercises(hw: Homework) -> set:
+    """The exercise names of a homework (from its public checks)."""
+    from .homeworks import load_checks
+    return {c.exercise for c in load_checks(hw, include_hidden=False)}
+
+
+def _choose(both: list, notes: list, stub: dict | None, exercises: set) -> Intake:
     """The rule for a folder with both files: the modified one; both when both are modified."""
-    stub = _stub_definitions(hw)
     py, nb = both
-    untouched = {c.name: is_untouched(c, stub) for c in both}
+    untouched = {c.name: is_untouched(c, stub, exercises) for c in both}
     if untouched[py.name] and not untouched[nb.name]:
         notes.append(f"both {py.name} and {nb.name} are present: graded {nb.name}, "
                      f"{py.name} is the unchanged stub")

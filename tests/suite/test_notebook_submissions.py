@@ -228,3 +228,22 @@ def test_the_notebook_api_shows_conversion_notes_once(tmp_path):
     assert first.passed and second.passed
     note = f"code cell {cell_number(nb, 'imports')}: dropped line '%matplotlib inline'"
     assert note in first.summary and note not in second.summary
+
+
+@pytest.mark.parametrize("solved", ["py", "ipynb"])
+def test_in_the_working_copy_the_file_worked_on_is_graded(solved, tmp_path, monkeypatch):
+    """`make check` on assignments/ itself: the stub file there is the student's own file,
+    so an exercise counts as untouched while it still ends in `raise NotImplementedError`."""
+    from grader import intake
+    work = tmp_path / "assignments"
+    work.mkdir()
+    stub_py = (pathlib.Path(PROJECT_ROOT) / "assignments" / HW.filename).read_text()
+    stub_nb = (pathlib.Path(PROJECT_ROOT) / "assignments" / f"{HW.module}.ipynb").read_text()
+    (work / HW.filename).write_text(reference_source(HW) if solved == "py" else stub_py)
+    (work / f"{HW.module}.ipynb").write_text(
+        nbgen.dumps(reference_notebook()) if solved == "ipynb" else stub_nb)
+    monkeypatch.setattr(intake, "PROJECT_ROOT", str(tmp_path))  # the release's layout
+    found = intake.resolve(HW, str(work))
+    name = HW.filename if solved == "py" else f"{HW.module}.ipynb"
+    assert [c.name for c in found.candidates] == [name]
+    assert found.notes[0].endswith("is the unchanged stub") and f"graded {name}" in found.notes[0]
