@@ -126,6 +126,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     bench_check_and_grade(args.repeat)
+    subprocess.run([PY, os.path.join(ROOT, "bench", "protections.py")], cwd=ROOT, check=False)
     bench_each_homework(args.repeat)
     bench_otter(args.repeat)
     if not args.quick:
@@ -139,6 +140,8 @@ def main(argv=None):
         if os.path.exists(hw6):
             print("HW6 reference models")
             subprocess.run([PY, hw6], cwd=ROOT, check=False)
+        print("HW7 reference VAE")
+        subprocess.run([PY, os.path.join(ROOT, "bench", "hw7.py")], cwd=ROOT, check=False)
     print("Memory")
     row("peak resident memory of the grader and its workers", f"{peak_rss_mib():.0f} MiB")
     return 0

@@ -38,7 +38,7 @@ HOMEWORKS = {hw.id: hw for hw in (
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
     Homework("hw2", "hw2_information", "Information theory: entropy, KL, mutual information",
              Limits(call_seconds=10.0, memory_bytes=2 << 30)),
-    Homework("hw3", "hw3_mle", "Maximum likelihood, derived by hand",
+    Homework("hw3", "hw3_mle", "Maximum likelihood: log-likelihood, gradients, MLE",
              Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
     Homework("hw4", "hw4_sgd", "Stochastic gradient descent", Limits(memory_bytes=2 << 30)),
     Homework("hw5", "hw5_structure", "Structure: parameter counting", Limits(memory_bytes=2 << 30)),
@@ -46,7 +46,16 @@ HOMEWORKS = {hw.id: hw for hw in (
              Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
              worker_preload=("numpy", "torch"), needs_torch=True,
              data_files=("data/digits_binary.npz", "data/README.md")),
+    Homework("hw8", "hw8_energy", "Energy-based models: a Boltzmann machine",
+             Limits(call_seconds=10.0, memory_bytes=2 << 30), needs_torch=True),
 )}
+# HW7's VAE trains on hw6's digits: the same files ship (training split) and stay with the
+# grader (held-out split), whatever hw6 declares them to be.
+HOMEWORKS["hw7"] = Homework(
+    "hw7", "hw7_latent", "Latent-variable models: EM, the ELBO, a tiny VAE (torch)",
+    Limits(call_seconds=20.0, import_seconds=60.0, cpu_seconds=60.0, memory_bytes=6 << 30),
+    worker_preload=("numpy", "torch"), needs_torch=True,
+    data_files=HOMEWORKS["hw6"].data_files, grader_data_files=HOMEWORKS["hw6"].grader_data_files)
 
 
 class UnknownHomework(KeyError):

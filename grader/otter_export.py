@@ -4,7 +4,7 @@
 
     OUTDIR/hw1_gaussians.ipynb    the student notebook, set up with ``otter.Notebook()``
     OUTDIR/tests/<exercise>.py    exception-format test files, one per exercise
-    OUTDIR/requirements.txt       what the grading image needs (numpy)
+    OUTDIR/requirements.txt       what the grading image needs (numpy; torch where the module imports it)
     OUTDIR/otter_config.json      otter's autograder configuration
     OUTDIR/README.md              how to run it, and which checks could not be exported
 
@@ -210,7 +210,11 @@ def export(hw, outdir, *, seed=0):
     checked = {check_id.split("/")[0] for check_id in exported}
     nb = nbgen.build(hw, setup=nbgen.OTTER_SETUP_SOURCE, checked=checked)
     _write(os.path.join(outdir, f"{hw.module}.ipynb"), nbgen.dumps(nb))
-    _write(os.path.join(outdir, "requirements.txt"), "numpy\n")
+    requirements = "numpy\n"
+    if "torch" in hw.worker_preload:  # the student's module itself imports torch (hw6, hw7)
+        import torch
+        requirements += f"torch=={torch.__version__.split('+')[0]}\n"
+    _write(os.path.join(outdir, "requirements.txt"), requirements)
     _write(os.path.join(outdir, "otter_config.json"),
            json.dumps({"lang": "python", "show_stdout": False, "show_hidden": False},
                       indent=2) + "\n")

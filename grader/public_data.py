@@ -6,6 +6,7 @@ checks ship as data: ``tests/public/data/<module>.json``, written by
 by the project's tests. Arrays are stored readably (nested lists, exact float64).
 """
 import json
+import math
 import os
 
 from .checks.registry import Case
@@ -42,6 +43,27 @@ def build(hw):
 
 def dumps(data):
     return json.dumps(data, indent=1, sort_keys=True, allow_nan=True) + "\n"
+
+
+def same(fresh, shipped, *, rtol=1e-12):
+    """True when two decoded data files agree: same structure, cases and exact non-float
+    values, floats equal up to ``rtol`` (BLAS kernels differ in the last bits between
+    machines, which must not make shipped data "stale"); NaN matches NaN, inf is exact."""
+    if isinstance(fresh, float) and isinstance(shipped, float):
+        if math.isnan(fresh) or math.isnan(shipped):
+            return math.isnan(fresh) and math.isnan(shipped)
+        if math.isinf(fresh) or math.isinf(shipped):
+            return fresh == shipped
+        return abs(fresh - shipped) <= rtol * max(abs(fresh), abs(shipped))
+    if type(fresh) is not type(shipped):
+        return False
+    if isinstance(fresh, dict):
+        return fresh.keys() == shipped.keys() and all(
+            same(fresh[k], shipped[k], rtol=rtol) for k in fresh)
+    if isinstance(fresh, list):
+        return len(fresh) == len(shipped) and all(
+            same(a, b, rtol=rtol) for a, b in zip(fresh, shipped))
+    return fresh == shipped
 
 
 def write(hw):

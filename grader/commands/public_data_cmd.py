@@ -23,7 +23,7 @@ def run(args):
                     shipped = json.load(fh)
             except FileNotFoundError:
                 shipped = None
-            if fresh != shipped:
+            if shipped is None or not public_data.same(fresh, shipped):
                 stale.append(hw.id)
             continue
         print(f"wrote {public_data.write(hw)}")

@@ -102,3 +102,32 @@ def gaussian_samples(x, mean, cov, alpha, name="x"):
                 f"{np.array2string(np.asarray(cov), precision=3)}; is x = mean + L @ eps with "
                 "L L^T = cov?)")
     return PASS
+
+
+def bounded_means(got, expected, n_terms, alpha, names, slack=0.0):
+    """Estimates, each a mean of ``n_terms`` independent terms that range over an interval of
+    length at most 1, within Hoeffding bounds of their exact expectations.
+
+    P(|mean - E mean| >= t) <= 2 exp(-2 n t^2) for each estimate; with
+    t = sqrt(log(2 J / alpha) / (2 n)) the union over the J estimates fails a correct
+    estimator with probability at most alpha. ``names[j]`` says which entry estimate j is;
+    ``slack`` (per estimate) widens the bound where the target is known only to within it.
+    """
+    got = np.asarray(got, dtype=float).reshape(-1)
+    expected = np.asarray(expected, dtype=float).reshape(-1)
+    t = hoeffding_radius(n_terms, got.size, alpha) + np.broadcast_to(slack, got.shape)
+    off = np.abs(got - expected)
+    if np.any(off > t):
+        j = int(np.argmax(off - t))
+        return Verdict.fail(
+            f"{names[j]} is {fmt(got[j])}, expected {fmt(expected[j])} ± {t[j]:.3g}, a mean over "
+            f"{n_terms} independent terms (a correct estimator falls outside with probability "
+            f"< {alpha:g})")
+    return PASS
+
+
+def hoeffding_radius(n_terms, n_estimates, alpha):
+    """The t of ``bounded_means``: each of ``n_estimates`` means of ``n_terms`` terms in an
+    interval of length 1 is within t of its expectation, all at once, with probability at
+    least 1 - alpha."""
+    return math.sqrt(math.log(2 * n_estimates / alpha) / (2 * n_terms))

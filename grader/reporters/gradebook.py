@@ -10,6 +10,8 @@ import statistics
 
 from .gradescope import write_text_atomic  # noqa: F401 - the batch writes through this module
 
+from .escape import escape_control
+
 FIXED_COLUMNS = ("id", "name", "email", "submission", "total", "max")
 TAIL_COLUMNS = ("status", "reason")
 
@@ -56,6 +58,7 @@ def csv_text(rows, exercises):
 def feedback_markdown(doc, *, who="", title=""):
     """Per-student feedback a person can read: per exercise, what passed, what failed, why."""
     extra = doc.get("extra_data", {})
+    who = escape_control(who)
     best = sum(float(t["max_score"]) for t in doc.get("tests", []))
     lines = [f"# {title or extra.get('homework', 'Homework')}" + (f" — {who}" if who else ""), "",
              f"**Score: {_number(doc['score'])} / {_number(best)}**  ",
@@ -75,7 +78,7 @@ def feedback_markdown(doc, *, who="", title=""):
             label = t["name"].removeprefix(f"{name}: ")
             lines.append(f"- {mark} {label} — {_number(t['score'])} / {_number(t['max_score'])}")
             if t.get("status") != "passed" and t.get("output"):
-                body = t["output"].replace("```", "'''")
+                body = escape_control(t["output"]).replace("```", "'''")
                 lines += ["", "  ```text", *("  " + ln for ln in body.splitlines()), "  ```", ""]
     return "\n".join(lines).rstrip() + "\n"
 

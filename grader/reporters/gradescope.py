@@ -7,17 +7,23 @@ read exercises from there, never from the display name. Public checks are
 ``visible``; hidden checks keep their declared visibility (``after_due_date``
 by default), so their details appear only after the deadline.
 """
+import dataclasses
 import json
 import os
 import tempfile
 import threading
 
+from .escape import escape_control
 from .terminal import render
 
 VALID_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 
 
 def _test_output(c):
+    return escape_control(_raw_test_output(c))
+
+
+def _raw_test_output(c):
     if c.passed:
         return f"passed all {c.n_cases} case(s)"
     if c.status == "not_implemented":
@@ -35,9 +41,17 @@ def _test_output(c):
     return "\n".join(parts)
 
 
+def public_seconds(result):
+    """Grading time of the public checks only: a time that includes hidden checks would
+    let a submission read a hidden input back from it (sleep in proportion to a value)."""
+    return sum(c.seconds for c in result.checks if c.public)
+
+
 def to_gradescope(result):
-    """The results.json document (a dict)."""
-    summary = render(result, show_hidden_details=False)
+    """The results.json document (a dict). Its visible time covers public checks only."""
+    visible_time = public_seconds(result)
+    summary = render(dataclasses.replace(result, seconds=visible_time),
+                     show_hidden_details=False)
     header = (f"{result.homework} graded with seed {result.seed} "
               f"(regrade with --seed {result.seed}); grader {result.grader_version}\n"
               f"protections: {', '.join(result.protections)}\n")
@@ -60,7 +74,7 @@ def to_gradescope(result):
                        "grader_version": result.grader_version,
                        "import_status": result.import_status,
                        "protections": list(result.protections),
-                       "seconds": round(result.seconds, 3)},
+                       "seconds": round(visible_time, 3)},
     }
 
 

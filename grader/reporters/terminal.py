@@ -2,6 +2,8 @@
 import os
 import sys
 
+from .escape import escape_control as _safe
+
 STATUS_WORD = {"passed": "PASS", "not_implemented": "TODO", "import_failed": "FAIL"}
 
 
@@ -21,14 +23,14 @@ def render(result, *, title="", color=False, show_hidden_details=True):
     """The report as a string: one line per check, and for a failure what/where/why/rerun."""
     lines = []
     if title:
-        lines.append(title)
+        lines.append(_safe(title))
     if result.import_status != "ok":
-        lines.append(_color(f"  The module could not be imported: {result.import_message}", "31",
-                            color))
+        lines.append(_color(f"  The module could not be imported: "
+                            f"{_safe(result.import_message)}", "31", color))
         if result.import_output.strip():
-            lines.append("  its output:\n" + _indent(result.import_output, 6))
+            lines.append("  its output:\n" + _indent(_safe(result.import_output), 6))
         if result.import_where.strip():
-            lines.append("  in your code:\n" + _indent(result.import_where.rstrip(), 6))
+            lines.append("  in your code:\n" + _indent(_safe(result.import_where.rstrip()), 6))
     width = max((len(f"{c.exercise}: {c.title}") for c in result.checks), default=40) + 2
     for c in result.checks:
         word = STATUS_WORD.get(c.status, "FAIL")
@@ -46,13 +48,13 @@ def render(result, *, title="", color=False, show_hidden_details=True):
             continue
         about = f" ({c.case_about})" if c.case_about else ""
         lines.append(f"        case {c.failed_case!r}{about}: {c.status}")
-        lines.append(_indent(c.message, 8))
+        lines.append(_indent(_safe(c.message), 8))
         if c.where.strip():
-            lines.append("        in your code:\n" + _indent(c.where.rstrip(), 10))
+            lines.append("        in your code:\n" + _indent(_safe(c.where.rstrip()), 10))
         if c.output.strip():
-            lines.append("        your code printed:\n" + _indent(c.output.rstrip(), 10))
+            lines.append("        your code printed:\n" + _indent(_safe(c.output.rstrip()), 10))
         if c.rerun:
-            lines.append(f"        rerun this case: {c.rerun}")
+            lines.append(f"        rerun this case: {_safe(c.rerun)}")
     lines.append(f"  Score: {_points(result.score)}/{_points(result.max_score)}"
                  f"   (seed {result.seed}, {result.seconds:.2f} s)")
     return "\n".join(lines)

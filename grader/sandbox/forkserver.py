@@ -34,24 +34,28 @@ def enabled():
 class ForkServer:
     """One template process; ``spawn`` forks a worker, ``wait`` reports how it ended."""
 
-    def __init__(self, python, preload, env, runtime_files):
-        self.runtime = tempfile.mkdtemp(prefix="grader-template-")
-        os.chmod(self.runtime, 0o755)
+    def __init__(self, python, preload, env, runtime_files, view=False):
+        self.folder = tempfile.mkdtemp(prefix="grader-template-")  # 0700: the grader's only
+        self.runtime = os.path.join(self.folder, "runtime")
+        os.mkdir(self.runtime, 0o700)
         for path in runtime_files:
             shutil.copy(path, self.runtime)
-            os.chmod(os.path.join(self.runtime, os.path.basename(path)), 0o644)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
+        options = {"preload": list(preload), "view": bool(view), "folder": self.folder}
         self.proc = subprocess.Popen(
-            [python, "-I", "-c", _BOOT, self.runtime, json.dumps(list(preload)),
+            [python, "-I", "-c", _BOOT, self.runtime, json.dumps(options),
              str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, start_new_session=True, cwd=self.runtime)
         theirs.close()
         self.exits = {}
         self._lock = threading.Lock()
-        if self._next(60.0).get("ready") is not True:
-            raise ForkServerError("the worker template did not start")
+        ready = self._next(60.0)
+        if ready.get("ready") is not True:
+            self.close()
+            raise ForkServerError("the worker template did not start: "
+                                  + str(ready.get("error", "")))
 
     def _receive(self, deadline):
         """One message from the template (exit reports are also recorded in ``exits``)."""
@@ -104,7 +108,7 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        shutil.rmtree(self.runtime, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class ForkedProcess:
@@ -129,13 +133,14 @@ class ForkedProcess:
         return self.returncode
 
 
-def server_for(python, preload, env, runtime_files):
-    """The cached template for this interpreter, preload list and environment (started on demand)."""
-    key = (os.getpid(), python, tuple(preload), tuple(sorted(env.items())))
+def server_for(python, preload, env, runtime_files, view=False):
+    """The cached template for this interpreter, preload list, environment and root kind
+    (``view``: an allow-list root); started on demand."""
+    key = (os.getpid(), python, tuple(preload), tuple(sorted(env.items())), bool(view))
     with _SERVERS_LOCK:
         server = _SERVERS.get(key)
         if server is None or not server.alive:
-            server = ForkServer(python, preload, env, runtime_files)
+            server = ForkServer(python, preload, env, runtime_files, view)
             _SERVERS[key] = server
         return server
 

@@ -1,29 +1,31 @@
 """Kernel-level protections for the worker process (trusted side).
 
-Applied in the child between ``fork`` and ``exec`` (``preexec_fn``), before
-any student code exists:
+Applied in the worker process itself before any student code exists (``Plan.apply``,
+called by ``zygote.py`` in a fork of the template, or in a fresh interpreter):
 
 - resource limits: address space, CPU time, file size, open files, no core dumps;
-- where the kernel allows it (root, or unprivileged user namespaces): a private
-  mount namespace in which the project tree (reference solutions, hidden
-  checks, ``.git``), the grader's output and any other listed path are covered
-  by an empty read-only tmpfs, and a private network namespace with no
-  interface up (no network at all);
-- then every capability is dropped (bounding set emptied, ``no_new_privs``),
-  so the process cannot undo the mounts, even when it runs as uid 0;
-- when the grader runs as root, the worker becomes an unprivileged uid of its
-  own (one per sandbox, from ``WORKER_UID_BASE``), with a cap on its number of
-  processes; that uid owns nothing of the grader's, cannot signal or trace
-  other students' workers, and all its processes can be killed at once.
+- where the kernel allows it (root, or unprivileged user namespaces): new mount, PID
+  and network namespaces. The process forks once: the child is PID 1 of the new PID
+  namespace (it sees no other process, and when it dies the kernel kills everything
+  it started), and ``pivot_root``s into an allow-list root (``rootfs.py``): the
+  interpreter, the allowed packages, its private submission and scratch, nothing
+  else of the host. The parent only waits and passes on how the child ended. The
+  network namespace has no interface up (no network at all);
+- then every capability is dropped (bounding set emptied, ``no_new_privs``), so the
+  process cannot undo the mounts, even when it runs as uid 0;
+- when the grader runs as root, the worker becomes an unprivileged uid of its own
+  (one per sandbox, from ``WORKER_UID_BASE``), with a cap on its number of
+  processes; that uid owns nothing of the grader's, cannot signal or trace other
+  students' workers, and all its processes can be killed at once.
 
-``probe()`` tells which of these work on this machine; the grade report lists
-the protections that were active, and a fallback is announced, never silent.
+``probe()`` tells which of these work on this machine; the grade report lists the
+protections that were active, and a fallback is announced, never silent.
 """
 import ctypes
-import ctypes.util
 import functools
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -31,20 +33,25 @@ from dataclasses import dataclass, field
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 CAP_LAST = 63
 WORKER_UID_BASE = 61000
 WORKER_UID_SPAN = 4000
 _CAP_VERSION_3 = 0x20080522
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 
 
 class _CapHeader(ctypes.Structure):
@@ -56,7 +63,9 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The C library is already loaded in every Python process: no ctypes.util.find_library,
+# which runs ldconfig in a subprocess (a quarter of a second on a busy machine).
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _check(ret, what):
@@ -65,28 +74,59 @@ def _check(ret, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _mount(source, target, fstype, flags, data=None):
+def mount(source, target, fstype, flags, data=None):
+    """mount(2); raises ``OSError`` naming the target."""
     _check(_libc.mount(source and source.encode(), target.encode(),
                        fstype and fstype.encode(), ctypes.c_ulong(flags),
                        data and data.encode()), f"mount {target}")
 
 
+def umount(target, flags=0):
+    """umount2(2)."""
+    _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+
+
+def pivot_root(new_root, put_old):
+    """pivot_root(2) (no libc wrapper: the raw system call)."""
+    if _SYS_PIVOT_ROOT is None:
+        raise OSError(38, "pivot_root: unknown system call number on this architecture")
+    _check(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), put_old.encode()), "pivot_root")
+
+
+def unshare(flags):
+    """unshare(2)."""
+    _check(_libc.unshare(flags), "unshare")
+
+
+def enter_user_namespace_if_needed(flags):
+    """unshare ``flags``; without root, inside a new user namespace where we are uid 0."""
+    uid, gid = os.getuid(), os.getgid()
+    unshare(flags | (CLONE_NEWUSER if uid != 0 else 0))
+    if uid != 0:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What to apply in the child: limits always, namespaces when ``namespaces``."""
+    """What to apply in the worker: limits always; namespaces and the allow-list root
+    (the template's read-only ``root`` plus the private ``submission`` and scratch)
+    when ``namespaces``."""
     memory_bytes: int
     cpu_seconds_total: int
     file_bytes: int
-    hide: tuple = ()
-    keep: tuple = ()          # paths under a hidden one that must stay visible (the venv)
-    stash: str = ""           # an empty folder outside every hidden path
     namespaces: bool = False
     network: bool = False
+    root: str = ""            # the skeleton built by rootfs.build_skeleton (template's namespace)
+    submission: str = ""      # host folder shown at /submission
+    scratch_bytes: int = 64 << 20
     uid: int | None = None    # drop to this uid/gid (grader running as root)
     max_processes: int = 64
 
     def apply(self):
-        """Run in the child after fork; raises on any failure (the spawn then fails)."""
+        """Run in the worker before any student code; raises on any failure (no worker then)."""
+        os.umask(0o077)  # what the worker writes is its own alone
         if self.namespaces:
             self._enter_namespaces()
         self._limits()
@@ -98,6 +138,8 @@ class Plan:
             os.setuid(self.uid)
         elif self.namespaces:
             _clear_capabilities()
+        if self.namespaces:  # set after the uid change, which would clear it
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
     def _limits(self):
         resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
@@ -109,29 +151,30 @@ class Plan:
             resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
 
     def _enter_namespaces(self):
-        flags = CLONE_NEWNS | (CLONE_NEWNET if self.network else 0)
-        uid, gid = os.getuid(), os.getgid()
-        if uid != 0:
-            flags |= CLONE_NEWUSER
-        _check(_libc.unshare(flags), "unshare")
-        if uid != 0:
-            _write("/proc/self/setgroups", "deny")
-            _write("/proc/self/uid_map", f"0 {uid} 1")
-            _write("/proc/self/gid_map", f"0 {gid} 1")
-        _mount(None, "/", None, MS_REC | MS_PRIVATE)
-        stashed = []
-        for i, path in enumerate(self.keep):
-            spot = os.path.join(self.stash, str(i))
-            os.mkdir(spot)
-            _mount(path, spot, None, MS_BIND | MS_REC)
-            stashed.append((spot, path))
-        for path in self.hide:
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-        for spot, path in stashed:
-            os.makedirs(path, exist_ok=True)
-            _mount(spot, path, None, MS_BIND | MS_REC)
-        for path in self.hide:
-            _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        import rootfs  # the template's copy (this runs in the worker only)
+        flags = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if self.network else 0)
+        enter_user_namespace_if_needed(flags)
+        pid = os.fork()
+        if pid:
+            _relay_exit_of(pid)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        rootfs.enter(self.root, self.submission, self.scratch_bytes, self.uid)
+
+
+def _relay_exit_of(pid):
+    """In the parent left outside the PID namespace: end exactly as the worker ``pid`` ends."""
+    for fd in range(3, 1024):  # hold no end of the worker's channel: its death shows as EOF
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
 
 
 def _write(path, text):
@@ -175,37 +218,68 @@ def untraversable_ancestors(path):
 
 
 def _live_pids_of(uid):
-    """Pids of the processes of ``uid`` that are not zombies, read from /proc."""
+    """Pids of the processes of ``uid`` that are not zombies, read from /proc.
+
+    One ``stat`` per process (the owner of ``/proc/<pid>``); only that uid's processes are
+    read further: the scan runs at least once per worker, on machines with many processes.
+    """
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/status", encoding="ascii", errors="replace") as fh:
-                fields = dict(line.split(":", 1) for line in fh if ":" in line)
-        except OSError:
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
             continue
-        if int(fields.get("Uid", "-1").split()[0]) == uid and \
-                not fields.get("State", "").strip().startswith("Z"):
+        if state != b"Z":
             pids.append(int(name))
     return pids
 
 
-def kill_all_of(uid):
-    """Kill every process of ``uid`` (what escaped the process group too). Root only."""
+def remove_files_of(uid, folders):
+    """Delete the entries of ``folders`` (top level) owned by ``uid``: what a worker without
+    namespaces left in the host's shared scratch folders. Root only."""
+    import shutil
     if uid is None or uid < WORKER_UID_BASE:
         return
-    for _ in range(100):  # about 1 s at most
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def kill_all_of(uid):
+    """Kill every process of ``uid`` (what escaped the process group too). Root only.
+
+    The signal is sent by a short-lived interpreter that becomes ``uid`` first, so nothing
+    else can be hit. It is started with ``subprocess`` (vfork and exec), never ``os.fork``:
+    forking the grader runs OpenBLAS's fork handlers, which stop its thread pool under the
+    feet of another grading thread in the middle of a BLAS call (that call then never
+    returns).
+    """
+    if uid is None or uid < WORKER_UID_BASE:
+        return
+    script = f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); os.kill(-1, 9)"
+    for _ in range(20):  # about 1 s at most
         if not _live_pids_of(uid):
             return
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child: signal as that uid, so nothing else is hit
-            try:
-                os.setuid(uid)
-                os.kill(-1, 9)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        subprocess.run([sys.executable, "-I", "-S", "-c", script], check=False,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env={}, timeout=10)
         time.sleep(0.01)
 
 
@@ -219,35 +293,64 @@ class Capabilities:
 
 @functools.lru_cache(maxsize=1)
 def probe():
-    """Try the namespace protections once in a throw-away child process."""
+    """Try the namespace protections once in a throw-away process (``self_test``)."""
     base = ["separate process", "process-group kill", "time limit", "memory limit (RLIMIT_AS)",
-            "CPU-time limit", "isolated sys.path (no grader, no solutions importable)"]
+            "CPU-time limit", "isolated sys.path (no grader, no solutions importable)",
+            "imports limited to the homework's packages (import hook)"]
     if not sys.platform.startswith("linux"):
         return Capabilities(False, "not Linux", tuple(base))
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        hidden = os.path.join(tmp, "hidden")
-        stash = os.path.join(tmp, "stash")
-        os.mkdir(hidden)
-        os.mkdir(stash)
-        with open(os.path.join(hidden, "secret"), "w") as fh:
-            fh.write("x")
-        plan = Plan(memory_bytes=1 << 31, cpu_seconds_total=10, file_bytes=1 << 20,
-                    hide=(hidden,), stash=stash, namespaces=True, network=True)
-        try:
-            done = subprocess.run(
-                [sys.executable, "-I", "-c",
-                 f"import os,sys; sys.exit(0 if not os.path.exists({os.path.join(hidden, 'secret')!r}) else 3)"],
-                preexec_fn=plan.apply, timeout=30, capture_output=True)
-            ok = done.returncode == 0
-            reason = "" if ok else f"probe exited with {done.returncode}"
-        except (subprocess.SubprocessError, OSError) as exc:
-            ok, reason = False, f"{type(exc).__name__}: {exc}"
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+             "import isolation; isolation.self_test()", here],
+            timeout=30, capture_output=True, env={"PATH": "/usr/bin:/bin"})
+        ok = done.returncode == 0
+        reason = "" if ok else (done.stderr.decode(errors="replace").strip().splitlines()
+                                or [f"probe exited with {done.returncode}"])[-1][:300]
+    except (subprocess.SubprocessError, OSError) as exc:
+        ok, reason = False, f"{type(exc).__name__}: {exc}"
     if os.getuid() == 0:
         base.append("unprivileged uid of its own, process cap, all its processes killed")
-    extra = ["private mount namespace hiding the project, hidden checks and results",
-             "no network (private network namespace)", "all capabilities dropped"]
+    extra = ["allow-list root (pivot_root): only the interpreter, the homework's packages, "
+             "its own submission copy; private size-capped /tmp, /var/tmp, /dev/shm",
+             "own PID namespace and /proc (no other process visible; all its processes "
+             "die with it)", "no network (private network namespace)",
+             "all capabilities dropped"]
     return Capabilities(ok, reason, tuple(base + (extra if ok else [])))
+
+
+def self_test():
+    """Build a tiny allow-list root and enter it as a worker would; exit 0 when all works."""
+    import tempfile
+
+    import rootfs
+    with tempfile.TemporaryDirectory() as tmp:
+        secret = os.path.join(tmp, "secret")
+        skeleton = os.path.join(tmp, "root")
+        submission = os.path.join(tmp, "submission")
+        for folder in (skeleton, submission):
+            os.mkdir(folder)
+        _write(secret, "x")
+        enter_user_namespace_if_needed(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        rootfs.build_skeleton(skeleton, [])
+        pid = os.fork()
+        if pid == 0:
+            try:
+                Plan(memory_bytes=1 << 31, cpu_seconds_total=10, file_bytes=1 << 20,
+                     namespaces=True, network=True, root=skeleton,
+                     submission=submission).apply()
+                pids = [n for n in os.listdir("/proc") if n.isdigit()]
+                seen = os.path.exists(secret) or os.path.exists("/usr") or pids != ["1"]
+                os._exit(3 if seen else 0)
+            except BaseException as exc:  # noqa: BLE001 - the reason goes to the report
+                sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+                sys.stderr.flush()
+                os._exit(4)
+        _, status = os.waitpid(pid, 0)
+        umount(skeleton, MNT_DETACH)
+    sys.exit(os.waitstatus_to_exitcode(status))
 
 
 UID_LOCK_DIR = "/run/dgm-grader-worker-uids"

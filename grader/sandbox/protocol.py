@@ -7,7 +7,18 @@ Plain data only, never pickle. A message is a JSON document framed by an
   ``allow_pickle=False`` (object arrays cannot be written at all);
 - ``{"$list": <nested list>, "dtype": "float64", "shape": [...]}``: the same
   array in readable form (used for the public data files);
-- ``{"$tuple": [...]}``: a tuple; ``{"$map": {...}}``: a dict with str keys.
+- ``{"$tuple": [...]}``: a tuple; ``{"$map": {...}}``: a dict with str keys;
+- ``{"$int": "<hex digits>"}``: an integer too large for 64 bits (hw5's exact counts such
+  as 2**10000 - 1 or 256**3072 - 1), in hexadecimal (converted both ways in linear time,
+  outside Python's int-digit limit, which stays in force), at most ``INT_HEX_DIGITS``.
+
+Bounds (the trusted side parses what an untrusted worker wrote): a frame is at most
+the sandbox's ``message_bytes``; before JSON parsing, a body may hold at most
+``MAX_CONTAINERS`` objects/arrays and ``MAX_ITEMS`` commas (a cheap byte count that
+bounds the parser's memory and time); plain JSON integers have at most
+``PLAIN_INT_DIGITS`` digits and Python's own int-digit limit stays in force; nesting
+deeper than ``MAX_DEPTH`` and more than ``MAX_BIG_INT_DIGITS`` tagged hex digits in one
+message are refused. Every violation is a ``ProtocolError``: that call's failure.
 
 Arguments may also carry markers that the worker turns into live objects
 (see ``worker.py``): ``{"$rng": seed}`` for a ``np.random.Generator``,
@@ -21,18 +32,19 @@ import base64
 import io
 import json
 import struct
-import sys
 
 import numpy as np
-
-# Exact integer results (hw5 counts such as 2**10000 - 1) must cross the boundary as
-# JSON integers of any length; both sides import this module.
-if hasattr(sys, "set_int_max_str_digits"):
-    sys.set_int_max_str_digits(0)
 
 VERSION = 1
 HEADER = struct.Struct(">Q")
 MARKERS = ("$rng", "$torch_generator", "$ref", "$fn", "$tensor")
+MAX_CONTAINERS = 200_000
+MAX_ITEMS = 2_000_000
+MAX_DEPTH = 64
+PLAIN_INT_DIGITS = 19          # fits every int64; longer integers travel as {"$int": hex}
+INT_HEX_DIGITS = 16384         # 65536 bits: 2**10000 - 1 (2500), 256**3072 - 1 (6144)
+MAX_BIG_INT_DIGITS = 1 << 20   # hex digits per message: linear conversion, bounded cost
+_BIG = 1 << 63
 
 
 class ProtocolError(Exception):
@@ -59,6 +71,8 @@ def encode(value, *, readable=False):
     JSON floats round-trip through ``repr``) instead of base64 ``.npy``.
     Raises ``TypeError`` for anything else.
     """
+    if isinstance(value, int) and not isinstance(value, bool) and not -_BIG <= value < _BIG:
+        return {"$int": format(int(value), "x")}  # linear, never hits the decimal digit limit
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.ndarray):
@@ -81,11 +95,38 @@ def encode(value, *, readable=False):
 
 
 def decode(data):
-    """Inverse of ``encode``. Markers are returned unchanged (as dicts)."""
+    """Inverse of ``encode``. Markers are returned unchanged (as dicts).
+
+    Raises ``ProtocolError`` for nesting deeper than ``MAX_DEPTH``, an ``$int`` over
+    ``INT_DIGITS`` digits, or more than ``MAX_BIG_INT_DIGITS`` such digits in all.
+    """
+    return _decode(data, 0, [MAX_BIG_INT_DIGITS])
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _big_int(text, budget):
+    digits = text[1:] if isinstance(text, str) and text.startswith("-") else text
+    if not isinstance(digits, str) or not 0 < len(digits) <= INT_HEX_DIGITS or \
+            not _HEX.issuperset(digits):
+        raise ProtocolError(f"an integer of more than {INT_HEX_DIGITS * 4} bits "
+                            "(or not a hexadecimal integer)")
+    budget[0] -= len(digits)
+    if budget[0] < 0:
+        raise ProtocolError(f"more than {MAX_BIG_INT_DIGITS} digits of integers in one answer")
+    return int(text, 16)
+
+
+def _decode(data, depth, budget):
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"data nested deeper than {MAX_DEPTH} levels")
     if isinstance(data, list):
-        return [decode(v) for v in data]
+        return [_decode(v, depth + 1, budget) for v in data]
     if not isinstance(data, dict):
         return data
+    if "$int" in data:
+        return _big_int(data["$int"], budget)
     if "$nd" in data:
         return _npy_to_array(data["$nd"])
     if "$list" in data:
@@ -95,9 +136,11 @@ def decode(data):
         except (TypeError, ValueError) as exc:
             raise ProtocolError(f"bad readable array: {exc}") from None
     if "$tuple" in data:
-        return tuple(decode(v) for v in data["$tuple"])
+        return tuple(_decode(v, depth + 1, budget) for v in _list(data["$tuple"]))
     if "$map" in data:
-        return {k: decode(v) for k, v in data["$map"].items()}
+        if not isinstance(data["$map"], dict):
+            raise ProtocolError("a $map that is not an object")
+        return {k: _decode(v, depth + 1, budget) for k, v in data["$map"].items()}
     if any(k in data for k in MARKERS):
         return data
     raise ProtocolError(f"unknown tagged object with keys {sorted(data)[:5]}")
@@ -127,12 +170,35 @@ def read_exactly(stream, n):
     return b"".join(chunks)
 
 
+def _list(value):
+    if not isinstance(value, list):
+        raise ProtocolError("a tagged sequence that is not a list")
+    return value
+
+
+def _plain_int(text):
+    if len(text.lstrip("-")) > PLAIN_INT_DIGITS:
+        raise ProtocolError(f"a plain integer of {len(text)} digits (over {PLAIN_INT_DIGITS}: "
+                            "long integers travel as tagged hexadecimal strings, at most "
+                            f"{INT_HEX_DIGITS * 4} bits)")
+    return int(text)
+
+
 def parse_body(body):
-    """Parse a message body; any malformed content raises ``ProtocolError``."""
+    """Parse a message body within the bounds above; any violation raises ``ProtocolError``.
+
+    The cost is linear in the body's size, which the caller has capped: the byte
+    counts are checked before any object is built.
+    """
+    containers = body.count(b"{") + body.count(b"[")
+    if containers > MAX_CONTAINERS:
+        raise ProtocolError(f"more than {MAX_CONTAINERS} lists or objects in one answer")
+    if body.count(b",") > MAX_ITEMS:
+        raise ProtocolError(f"more than {MAX_ITEMS} items in one answer")
     try:
-        return json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"), parse_int=_plain_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(f"malformed message: {exc}") from None
+        raise ProtocolError(f"malformed message: {str(exc)[:200]}") from None
 
 
 def read_message(stream, max_bytes):

@@ -1,13 +1,15 @@
 """The trusted side of the sandbox: start, feed, time and kill worker processes.
 
-A ``Sandbox`` holds one worker for one student module. It copies the worker's
-own three files and the student's module into a fresh temporary folder outside
-the project, starts ``python -I`` there with limits and isolation applied
-before exec (``isolation.py``), imports the module, and then answers
-``call(steps)`` with an ``Outcome``: the plain results, or what went wrong
-(exception, not implemented, timeout, crash, memory, garbage). A worker that
-dies or overruns is killed with its whole process group and replaced by a
-fresh one on the next call, so one exercise's failure never costs another's.
+A ``Sandbox`` holds one worker for one student module. It copies the student's module
+into a private folder (0700, owned by the worker's own uid when the grader runs as
+root), starts the worker (a fork of the pre-imported template, or a fresh ``python -I``)
+with limits and isolation applied before any student code runs (``isolation.py``,
+``rootfs.py``: an allow-list root where the kernel allows it), imports the module, and
+then answers ``call(steps)`` with an ``Outcome``: the plain results, or what went wrong
+(exception, not implemented, timeout, crash, memory, garbage). A worker that dies or
+overruns is killed with its whole process group and replaced by a fresh one on the next
+call, so one exercise's failure never costs another's. ``close`` leaves nothing behind:
+no process, no file.
 """
 import dataclasses
 import json
@@ -21,11 +23,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import forkserver, isolation, protocol
+from . import forkserver, isolation, protocol, rootfs
 
-RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py")
-TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "zygote.py")
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import worker; worker.main()"
+RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py", "importguard.py")
+TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "rootfs.py", "zygote.py")
+_BOOT_ONCE = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.once()"
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # the host's: swept of a worker uid's files
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
              "CUDA_VISIBLE_DEVICES")  # --device cuda: the GPU that the grader was given
@@ -40,7 +43,8 @@ class Limits:
     memory_bytes: int = 3 << 30
     output_bytes: int = 4000
     file_bytes: int = 64 << 20
-    message_bytes: int = 512 << 20
+    message_bytes: int = 64 << 20   # one answer (one frame per call)
+    scratch_bytes: int = 64 << 20   # /tmp, /var/tmp and /dev/shm together
     cpu_seconds_total: int = 3600
     max_processes: int = 64
 
@@ -71,6 +75,10 @@ def _signal_name(num):
         return f"signal {num}"
 
 
+def _needs_namespaces(protection):
+    return any(word in protection for word in ("namespace", "capabilities", "allow-list"))
+
+
 def _contains(folder, path):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
@@ -96,14 +104,16 @@ class Sandbox:
         self.preload = tuple(preload)
         self.proc = None
         self.import_outcome = None
-        self.root = tempfile.mkdtemp(prefix="grader-worker-")
-        # A folder that contains the worker's own folder cannot be covered; results are
-        # written only after the worker is gone, so such an output folder leaks nothing.
+        self.root = tempfile.mkdtemp(prefix="grader-worker-")  # 0700
+        # Without namespaces, the listed folders are made unreadable to the worker's uid.
+        # A folder that contains the worker's own folder cannot be; results are written
+        # only after the worker is gone, so such an output folder leaks nothing.
         self.hide = tuple(sorted({os.path.abspath(p) for p in hide if os.path.isdir(p)
                                   and not _contains(os.path.abspath(p), self.root)}))
         self._decide_isolation()
         self.runtime = os.path.join(self.root, "runtime")
         self.submission = os.path.join(self.root, "submission")
+        self.scratch = os.path.join(self.root, "tmp")
         self.output_path = os.path.join(self.root, "output.txt")
         self._output_seen = 0
         self.restarts = 0
@@ -121,28 +131,28 @@ class Sandbox:
         return self._protections
 
     def _decide_isolation(self):
-        """Namespaces, uid and paths for this machine; fall back loudly where something is missing."""
+        """Namespaces and uid for this machine; fall back loudly where something is missing."""
         caps = isolation.probe()
         self.namespaces = self.isolate and caps.namespaces
         self.uid, self._uid_claim = isolation.claim_worker_uid()
-        prefixes = sorted({os.path.abspath(sys.prefix), os.path.abspath(sys.base_prefix)})
-        active = [p for p in caps.active if self.namespaces or
-                  ("namespace" not in p and "capabilities" not in p)]
-        if self.uid is not None:
+        active = [p for p in caps.active if self.namespaces or not _needs_namespaces(p)]
+        if not self.namespaces:
+            prefixes = sorted({os.path.abspath(sys.prefix), os.path.abspath(sys.base_prefix)})
             blocked = sorted({a for p in prefixes for a in isolation.untraversable_ancestors(p)})
-            if self.namespaces:
-                self.hide = tuple(sorted(set(self.hide) | set(blocked)))
-            elif blocked:
+            if self.uid is not None and blocked:
                 self.uid = None
                 isolation.release_worker_uid(self._uid_claim)
+                self._uid_claim = None
                 active = [p for p in active if "uid" not in p]
-                active.append(f"NOT dropped to an unprivileged uid: Python lives under {blocked[0]}, "
-                              "which other users cannot enter")
-        if not self.namespaces:
-            active.append("NO private filesystem view: " + (caps.reason or "disabled")
-                          + self._lock_hidden_paths(prefixes))
-        self.hide = outermost(self.hide)
-        self.keep = tuple(p for p in prefixes if any(_contains(h, p) for h in self.hide))
+                active.append(f"NOT dropped to an unprivileged uid: Python lives under "
+                              f"{blocked[0]}, which other users cannot enter")
+            owner = f"uid {self.uid}" if self.uid is not None else "the grader's own user"
+            active.append(
+                "NO private filesystem view: NO allow-list root, NO own PID namespace, "
+                "NO network namespace ("
+                + (caps.reason or "disabled") + "): the worker sees the host's files that "
+                f"{owner} can read and the host's processes; its submission copy and scratch "
+                f"are still private (0700, {owner})" + self._lock_hidden_paths(prefixes))
         self._protections = tuple(active)
 
     def _lock_hidden_paths(self, prefixes):
@@ -150,7 +160,7 @@ class Sandbox:
         if self.uid is None:
             return ""
         locked = []
-        for path in self.hide:
+        for path in outermost(self.hide):
             if any(_contains(path, p) for p in prefixes):
                 continue
             mode = os.stat(path).st_mode
@@ -161,32 +171,32 @@ class Sandbox:
             else ""
 
     def _plan(self):
-        stash = os.path.join(self.root, "stash")
-        shutil.rmtree(stash, ignore_errors=True)
-        os.mkdir(stash)
         return isolation.Plan(
             memory_bytes=self.limits.memory_bytes,
             cpu_seconds_total=self.limits.cpu_seconds_total,
-            file_bytes=self.limits.file_bytes,
-            hide=self.hide if self.namespaces else (),
-            keep=self.keep, stash=stash, namespaces=self.namespaces, network=self.namespaces,
-            uid=self.uid, max_processes=self.limits.max_processes)
+            file_bytes=self.limits.file_bytes, namespaces=self.namespaces,
+            network=self.namespaces, submission=self.submission,
+            scratch_bytes=self.limits.scratch_bytes, uid=self.uid,
+            max_processes=self.limits.max_processes)
 
     def _prepare_files(self):
-        for folder in (self.runtime, self.submission):
+        """The private copy of the module (and, without namespaces, a private TMPDIR)."""
+        for folder in (self.submission, self.scratch):
             shutil.rmtree(folder, ignore_errors=True)
-            os.makedirs(folder)
-        for name in RUNTIME_FILES:
-            shutil.copy(os.path.join(_HERE, name), self.runtime)
-        shutil.copy(self.source_path, os.path.join(self.submission, self.module_name + ".py"))
-        if self.uid is not None:  # readable runtime, a working folder that the worker owns
-            for folder in (self.root, self.runtime):
-                os.chmod(folder, 0o755)
-            for name in os.listdir(self.runtime):
-                os.chmod(os.path.join(self.runtime, name), 0o644)
-            for path in (self.submission, *(os.path.join(self.submission, f)
-                                            for f in os.listdir(self.submission))):
+            os.mkdir(folder, 0o700)
+        target = os.path.join(self.submission, self.module_name + ".py")
+        shutil.copyfile(self.source_path, target)
+        os.chmod(target, 0o600)
+        if self.uid is not None:  # the worker's uid owns its copy; nobody else can read it
+            for path in (self.submission, target, self.scratch):
                 os.chown(path, self.uid, self.uid)
+            if not self.namespaces:  # it must pass through the 0700 folder on the host
+                os.chown(self.root, self.uid, self.uid)
+
+    @property
+    def _inside_submission(self):
+        """The submission folder as the worker sees it."""
+        return rootfs.SUBMISSION if self.namespaces else self.submission
 
     def start(self):
         """Start a fresh worker and import the module; returns the import ``Outcome``."""
@@ -195,14 +205,16 @@ class Sandbox:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         config = {"fd_in": to_worker_r, "fd_out": from_worker_w,
-                  "module_name": self.module_name,
-                  "module_path": os.path.join(self.submission, self.module_name + ".py")}
+                  "module_name": self.module_name, "allowed": list(self.preload),
+                  "module_path": os.path.join(self._inside_submission,
+                                              self.module_name + ".py")}
         env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0",
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
         env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
         plan = self._plan()
-        with open(self.output_path, "ab") as out:
+        fd = os.open(self.output_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        with open(fd, "ab") as out:
             self._output_seen = out.tell()
             self.proc = self._spawn(plan, config, env, out, to_worker_r, from_worker_w)
         os.close(to_worker_r)
@@ -219,28 +231,39 @@ class Sandbox:
 
     def _spawn(self, plan, config, env, out, to_worker_r, from_worker_w):
         """Fork the worker from the pre-imported template, or start a fresh interpreter."""
-        worker_env = dict(env, HOME=self.submission)
+        inside = self._inside_submission
+        scratch = "/tmp" if self.namespaces else self.scratch
+        worker_env = dict(env, HOME=scratch, TMPDIR=scratch)
+        request = {"plan": dataclasses.asdict(plan), "env": worker_env, "cwd": inside,
+                   "config": config}
         if forkserver.enabled():
             try:
                 server = forkserver.server_for(
                     self.python, self.preload, env,
-                    [os.path.join(_HERE, name) for name in TEMPLATE_FILES])
-                request = {"plan": dataclasses.asdict(plan), "env": worker_env,
-                           "cwd": self.submission, "config": config}
+                    [os.path.join(_HERE, name) for name in TEMPLATE_FILES], self.namespaces)
                 pid = server.spawn(request, (out.fileno(), to_worker_r, from_worker_w))
                 return forkserver.ForkedProcess(server, pid)
             except (forkserver.ForkServerError, OSError, TimeoutError, ValueError):
                 pass  # fall back to a fresh interpreter
+        os.makedirs(self.runtime, mode=0o700, exist_ok=True)
+        for name in TEMPLATE_FILES:
+            shutil.copy(os.path.join(_HERE, name), self.runtime)
+        options = {"preload": list(self.preload), "view": self.namespaces,
+                   "folder": self.runtime}
         return subprocess.Popen(
-            [self.python, "-I", "-c", _BOOT, self.runtime, json.dumps(config)],
+            [self.python, "-I", "-c", _BOOT_ONCE, self.runtime, json.dumps(options),
+             json.dumps(request)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            pass_fds=(to_worker_r, from_worker_w), cwd=self.submission, env=worker_env,
-            start_new_session=True, preexec_fn=plan.apply)
+            pass_fds=(to_worker_r, from_worker_w), cwd=self.runtime, env=env,
+            start_new_session=True)
 
     def close(self):
-        """Kill the worker and delete its folder."""
+        """Kill the worker and delete everything of it: its folder, and without namespaces
+        whatever its uid left in the host's /tmp, /var/tmp and /dev/shm."""
         self._kill()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.uid is not None and not self.namespaces:
+            isolation.remove_files_of(self.uid, SCRATCH_DIRS)
         isolation.release_worker_uid(getattr(self, "_uid_claim", None))
         self._uid_claim = None
 
@@ -309,7 +332,7 @@ class Sandbox:
             return self._died(start)
         except protocol.ProtocolError as exc:
             self._kill()
-            return Outcome("garbage", message=f"the worker sent an unreadable answer ({exc})",
+            return Outcome("garbage", message=f"the answer broke the channel's limits: {exc}",
                            output=self._new_output(), seconds=time.monotonic() - start)
         outcome = self._interpret(message)
         outcome.seconds = time.monotonic() - start
@@ -325,7 +348,8 @@ class Sandbox:
         header = self._read(protocol.HEADER.size, deadline)
         (length,) = protocol.HEADER.unpack(header)
         if length > self.limits.message_bytes:
-            raise protocol.ProtocolError(f"answer of {length} bytes is over the limit")
+            raise protocol.ProtocolError(f"an answer of {length} bytes (limit "
+                                         f"{self.limits.message_bytes >> 20} MiB per call)")
         return protocol.parse_body(self._read(length, deadline))
 
     def _read(self, n, deadline):
@@ -376,7 +400,8 @@ class Sandbox:
             try:
                 results = protocol.decode(message.get("results", []))
             except protocol.ProtocolError as exc:
-                return Outcome("garbage", message=str(exc))
+                self._kill()  # a worker that broke the format gets no second answer read
+                return Outcome("garbage", message=f"the answer broke the channel's limits: {exc}")
             if not isinstance(results, list):
                 return Outcome("garbage", message="the worker sent results of the wrong form")
             return Outcome("ok", results=results)
@@ -404,8 +429,9 @@ class Sandbox:
         return clip(self._local_paths(data.decode("utf-8", "replace")), self.limits.output_bytes)
 
     def _local_paths(self, text):
-        """Show the student's file by its name, not by the worker's temporary path."""
-        return text.replace(self.submission + os.sep, "")
+        """Show the student's file by its name, not by the worker's private path."""
+        return text.replace(self.submission + os.sep, "").replace(
+            self._inside_submission + os.sep, "")
 
 
 def _error_types(error):

@@ -32,10 +32,11 @@ import sys
 import traceback
 
 try:
-    from . import protocol, callables
+    from . import protocol, callables, importguard
 except ImportError:  # started standalone by the supervisor
     import protocol
     import callables
+    import importguard
 
 import numpy as np
 
@@ -49,6 +50,8 @@ _write = protocol.write_message
 _read = protocol.read_message
 
 MAX_REQUEST_BYTES = 1 << 30
+RUNTIME_MODULES = ("worker", "protocol", "callables", "importguard", "isolation", "rootfs",
+                   "zygote")
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -74,9 +77,14 @@ def to_plain(value, depth=0):
         if arr.dtype == object:
             raise _ReturnedNonData("an array of Python objects (dtype=object)")
         return arr.copy()
-    if type(value) in (tuple, list):
-        items = [to_plain(v, depth + 1) for v in value]
-        return tuple(items) if type(value) is tuple else items
+    kind = type(value)  # type() cannot be faked by a ``__class__`` property
+    if issubclass(kind, (tuple, list)):
+        # Subclasses (a namedtuple) convert item by item through the base class's own
+        # methods: an overridden __iter__, __len__ or __getitem__ is never called.
+        base = tuple if issubclass(kind, tuple) else list
+        items = [to_plain(base.__getitem__(value, i), depth + 1)
+                 for i in range(base.__len__(value))]
+        return tuple(items) if base is tuple else items
     if isinstance(value, (int, float)):  # subclasses: take the plain value
         return int(value) if isinstance(value, int) else float(value)
     try:
@@ -262,6 +270,8 @@ def run(config):
     submission_dir = os.path.dirname(config["module_path"])
     sys.path.insert(0, submission_dir)
     os.chdir(submission_dir)
+    importguard.install(config.get("allowed", ("numpy",)),
+                        (config["module_name"],) + RUNTIME_MODULES)
     Worker(config["module_name"], config["module_path"], channel_in, channel_out).serve()
 
 

@@ -1,47 +1,70 @@
 """The worker template: a process with numpy (and torch) imported that forks fresh workers.
 
 Started once per grader process and homework kind by ``forkserver.py``. It runs
-no student code itself. On each request (a JSON message with three file
-descriptors attached: output file, request pipe, answer pipe) it forks; the
-child starts a new session, applies the sandbox plan (limits, namespaces, uid:
-``isolation.Plan``), and becomes a worker exactly like a freshly started one,
-minus the interpreter start and the imports. Children are reaped here and
-their exit statuses reported back, so the supervisor sees crashes as before.
-Every submission gets its own fork of the pristine template: nothing leaks from
-one student to the next.
+no student code itself. After its imports, where namespaces are available, it
+enters a mount namespace of its own and builds there the read-only part of the
+workers' allow-list root (``rootfs.build_skeleton``), once. On each request (a
+JSON message with three file descriptors attached: output file, request pipe,
+answer pipe) it forks; the child starts a new session, applies the sandbox plan
+(limits, namespaces with the private parts of the root, uid: ``isolation.Plan``),
+and becomes a worker exactly like a freshly started one, minus the interpreter
+start, the imports and the read-only root. Children are reaped here and their exit
+statuses reported back, so the supervisor sees crashes as before. Every submission
+gets its own fork of the pristine template: nothing leaks from one student to the
+next.
+
+``once`` does the same for a single worker without a template (``GRADER_FORKSERVER=0``
+or a template that could not start): the process preloads, builds its root and
+becomes the worker itself.
 """
 import importlib
 import json
 import os
 import select
+import shutil
 import socket
 import sys
 import traceback
 
 import isolation
+import rootfs
 import worker
 
 MAX_REQUEST = 1 << 20
 
 
-def _child(ctl, request, fds):
+def preload(names):
+    """Import the homework's packages (a missing one fails the worker's own import later)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def prepare_view(allowed, folder):
+    """Enter a private mount namespace and build the read-only root in ``folder``/root."""
+    isolation.enter_user_namespace_if_needed(isolation.CLONE_NEWNS)
+    isolation.mount(None, "/", None, isolation.MS_REC | isolation.MS_PRIVATE)
+    target = os.path.join(folder, "root")
+    os.makedirs(target, exist_ok=True)
+    rootfs.build_skeleton(target, rootfs.allow_list(allowed))
+    return target
+
+
+def become_worker(request, root, fd_in, fd_out):
+    """Apply the plan (in the allow-list ``root`` when namespaces are on) and serve."""
+    isolation.Plan(**dict(request["plan"], root=root)).apply()
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    worker.run(dict(request["config"], fd_in=fd_in, fd_out=fd_out))
+
+
+def _finish(run):
     code = 70
     try:
-        ctl.close()
-        os.setsid()
-        out_fd, fd_in, fd_out = fds
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-        os.close(out_fd)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
-        isolation.Plan(**request["plan"]).apply()
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.chdir(request["cwd"])
-        config = dict(request["config"], fd_in=fd_in, fd_out=fd_out)
-        worker.run(config)
+        run()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -56,6 +79,21 @@ def _child(ctl, request, fds):
         os._exit(code)
 
 
+def _child(ctl, request, fds, root):
+    def run():
+        ctl.close()
+        os.setsid()
+        out_fd, fd_in, fd_out = fds
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        os.close(out_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        become_worker(request, root, fd_in, fd_out)
+    _finish(run)
+
+
 def _reap(ctl):
     while True:
         try:
@@ -68,14 +106,33 @@ def _reap(ctl):
 
 
 def main():
-    """``zygote.py PRELOAD_JSON CONTROL_FD``: preload modules, then serve fork requests."""
+    """``zygote.py OPTIONS_JSON CONTROL_FD``: preload, build the root, serve fork requests.
+
+    OPTIONS: ``{"preload": [...], "view": bool, "folder": path}``.
+    """
     ctl = socket.socket(fileno=int(sys.argv[-1]))
-    for name in json.loads(sys.argv[-2]):
+    options = json.loads(sys.argv[-2])
+    preload(options["preload"])
+    root, error = "", ""
+    if options.get("view"):
         try:
-            importlib.import_module(name)
-        except ImportError:  # not installed: a worker that needs it fails at its own import
-            pass
-    ctl.send(b'{"ready": true}')
+            root = prepare_view(options["preload"], options["folder"])
+        except OSError as exc:
+            error = str(exc)
+    ctl.send(json.dumps({"ready": not error, "error": error}).encode())
+    try:
+        if not error:
+            _serve(ctl, root)
+    except OSError:  # the supervisor is gone (a report could not be sent)
+        pass
+    finally:  # also when the grader was killed: its end of the socket closed
+        if root:
+            isolation.umount(root, isolation.MNT_DETACH)
+        shutil.rmtree(options["folder"], ignore_errors=True)
+
+
+def _serve(ctl, root):
+    """Fork a worker for each request until the supervisor closes its end."""
     while True:
         _reap(ctl)
         ready, _, _ = select.select([ctl], [], [], 0.05)
@@ -87,10 +144,28 @@ def main():
         request = json.loads(message)
         pid = os.fork()
         if pid == 0:
-            _child(ctl, request, fds)
+            _child(ctl, request, fds, root)
         for fd in fds:
             os.close(fd)
         ctl.send(json.dumps({"spawned": pid}).encode())
+
+
+def once():
+    """``zygote.py OPTIONS_JSON REQUEST_JSON``: become one worker without a template.
+
+    The request's config holds the channel's file descriptors; stdout and stderr are
+    already the output file.
+    """
+    options = json.loads(sys.argv[-2])
+    request = json.loads(sys.argv[-1])
+
+    def run():
+        preload(options["preload"])
+        root = prepare_view(options["preload"], options["folder"]) if options.get("view") \
+            else ""
+        config = request["config"]
+        become_worker(request, root, config["fd_in"], config["fd_out"])
+    _finish(run)
 
 
 if __name__ == "__main__":

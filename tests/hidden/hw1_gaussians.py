@@ -41,24 +41,46 @@ def _(rng):
         yield Case(f"D={d} batch of {n}", args=(mu + rng.standard_normal((n, d)), mu, Sigma))
 
 
+def with_hint(judge, hint):
+    """``judge``, with ``hint`` (the usual cause of a failure here) added to its failure message."""
+    def hinted(case, outputs, expected):
+        verdict = judge(case, outputs, expected)
+        return verdict if verdict.passed else Verdict.fail(f"{verdict.message}. {hint}")
+    return hinted
+
+
+#: What the ill-conditioned cases catch: a covariance changed before use (np.linalg.inv or
+#: solve both pass them: at condition number 1e8 either is within tolerance).
+NO_JITTER = ("The smallest eigenvalues of this covariance are 1e-8 of the largest: any "
+             "jitter added to it (even + 1e-10 * I) changes them, and the result, far beyond "
+             "the tolerance. Use the matrix exactly as given.")
+
+
 @checks.add("gaussian_logpdf", "ill-conditioned covariance (condition number 1e8)", points=1,
-            judge=close(rtol=1e-6, atol=logpdf_atol))
+            judge=with_hint(close(rtol=1e-6, atol=logpdf_atol), NO_JITTER))
 def _(rng):
     for d in (2, 4, 6):
         mu = rng.standard_normal(d)
         Sigma = random_spd(rng, d, cond=1e8)
         yield Case(f"D={d} cond=1e8", args=(mu + 1e-3 * rng.standard_normal((3, d)), mu, Sigma),
-                   about="log det must come from a factorization, not det()")
+                   about="Sigma used exactly as given: no jitter")
+
+
+NO_DET = ("In high dimension det(Sigma) underflows to 0 or overflows to inf in float64: take "
+          "log det Sigma from a Cholesky factor (2 sum log diag L) or np.linalg.slogdet.")
 
 
 @checks.add("gaussian_logpdf", "points far from the mean and high dimension", points=1,
-            judge=close(rtol=1e-6, atol=logpdf_atol))
+            judge=with_hint(close(rtol=1e-6, atol=logpdf_atol), NO_DET))
 def _(rng):
     mu, Sigma = random_gaussian(rng, 3)
     yield Case("D=3 distance 1e3", args=(mu + 1e3 * rng.standard_normal((2, 3)), mu, Sigma))
     mu, Sigma = random_gaussian(rng, 300, scale=1e-3)
     yield Case("D=300 small variances", args=(mu + 0.01 * rng.standard_normal(300), mu, Sigma),
                about="det(Sigma) underflows to 0 in float64")
+    mu, Sigma = random_gaussian(rng, 300, scale=1e3)
+    yield Case("D=300 large variances", args=(mu + 30.0 * rng.standard_normal(300), mu, Sigma),
+               about="det(Sigma) overflows to inf in float64")
 
 
 # --- gaussian_marginal ------------------------------------------------------------------------
@@ -112,7 +134,7 @@ def _(rng):
 
 
 @checks.add("gaussian_conditional", "ill-conditioned Sigma_bb (condition number 1e8)", points=2,
-            judge=close_conditional)
+            judge=with_hint(close_conditional, NO_JITTER.replace("this covariance", "Sigma_bb")))
 def _(rng):
     for d in (4, 6):
         mu = rng.standard_normal(d)
@@ -120,7 +142,7 @@ def _(rng):
         a, b = random_partition(rng, d, n_a=1, n_b=d - 2)
         x_b = mu[b] + 1e-3 * rng.standard_normal(len(b))
         yield Case(f"D={d} cond=1e8", args=(mu, Sigma, a, b, x_b),
-                   about="solve with Sigma_bb instead of inverting it")
+                   about="Sigma_bb used exactly as given: no jitter")
 
 
 # --- mixtures ---------------------------------------------------------------------------------

@@ -318,7 +318,7 @@ def _(rng):
     for d in (2, 5):
         args, kl = ill_conditioned_pair(rng, d)
         yield Case(f"D={d} cond=1e8", args=args, data={"expected": kl},
-                   about="solve with Sigma1 (or its Cholesky factor); no epsilon")
+                   about="both covariances used exactly as given: no epsilon added")
 
 
 @checks.add("gaussian_kl", "high dimension: det under- or overflows", points=1,

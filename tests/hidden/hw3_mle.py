@@ -84,7 +84,17 @@ def _(rng):
         Sigma = random_spd(rng, d, cond=1e8)
         X = data_around(rng, mu, Sigma, 8)
         yield Case(f"D={d} N=8 cond=1e8", args=(X, mu, Sigma),
-                   about="log det from a factorization; solve rather than invert")
+                   about="Sigma used exactly as given: no jitter")
+
+
+@checks.add("gaussian_loglik", "high dimension, where det(Sigma) under- or overflows", points=1,
+            judge=close_loglik)
+def _(rng):
+    for scale, label in ((1e-3, "underflows to 0"), (1e3, "overflows to inf")):
+        mu, Sigma = random_gaussian(rng, 300, scale=scale)
+        X = data_around(rng, mu, Sigma, 2)
+        yield Case(f"D=300 N=2 variances about {scale:g}", args=(X, mu, Sigma),
+                   about=f"det(Sigma) {label}: log det from Cholesky or slogdet")
 
 
 # --- gradients against autograd ---------------------------------------------------------------
@@ -213,7 +223,7 @@ def _(rng):
         yield Case(f"K={k} N={n}", args=(x.astype(np.int64), k), about="all K categories occur")
 
 
-@checks.add("categorical_mle", "categories absent from the sample get 0", points=2,
+@checks.add("categorical_mle", "categories absent from the sample get 0", points=1,
             judge=close_frequencies)
 def _(rng):
     k = 8

@@ -1,18 +1,21 @@
 """Hidden checks of HW4: fresh random cases per seed, every graded edge case of the spec.
 
 Never shipped to students. The shuffle order is never compared with the
-reference: minibatches are judged as partitions, by reproducibility and by an
-exact-tail test of uniformity; sgd by replaying a recording gradient function;
-the fitted mean by a worst-case convergence bound. The only statistical tests
-(uniformity, reshuffling) fail a correct submission with probability below 1e-8
-per run in total.
+reference: minibatches are judged as partitions, by reproducibility and, with the
+student's gaussian_mean_nll_grad, by what SGD relies on (each batch's gradient is an
+unbiased estimate of the full gradient whose variance falls as 1/B, exact-tail tests);
+sgd by replaying a recording gradient function; the fitted mean by a worst-case
+convergence bound. The statistical tests (gradient noise, reshuffling) fail a correct
+submission with probability below 1e-7 per run in total.
 """
+import math
+
 import numpy as np
 
+from grader.checks import programs
 from grader.checks.judges import close
 from grader.checks.registry import Case, CheckSet
-from grader.compare import statistics
-from grader.compare.numeric import PASS, Verdict
+from grader.compare.numeric import PASS, Verdict, as_numeric
 from tests.public.hw4_sgd import (convergence_judge, fit_case, partition_each_epoch_judge,
                                   partition_judge, recorded_program, recorded_sgd,
                                   reproducibility_program, reproducible_batches, seeded_program,
@@ -21,12 +24,9 @@ from tests.public.hw4_sgd import (convergence_judge, fit_case, partition_each_ep
 
 checks = CheckSet("hw4", public=False)
 
-ALPHA = 1e-9          # per statistical test (two in the uniformity check)
-
-
 # --- minibatches ------------------------------------------------------------------------------
 
-@checks.add("minibatches", "random sizes, batch_size of 1, of n and above n", points=2,
+@checks.add("minibatches", "random sizes, batch_size of 1, of n and above n", points=1,
             judge=partition_judge, expected=None, steps=reproducibility_program)
 def _(rng):
     for n in (int(rng.integers(11, 60)), int(rng.integers(60, 300))):
@@ -51,55 +51,131 @@ def _(rng):
     yield Case(f"n={n} batch_size=7", args=(n, 7), data={"seed": int(rng.integers(1 << 30))})
 
 
-N_UNIFORM, M_UNIFORM = 5, 800
+# --- minibatch gradients: what SGD relies on ---------------------------------------------------
+
+#: n = 48 rows of two 0/1 columns arranged so that batches that are not uniformly random
+#: subsets show: column 0 is sorted (a contiguous run of rows is pure), column 1 alternates
+#: (every K-th row, K even, is pure). Each column has mean 1/2 and variance 1/4.
+N_NOISE = 48
+NOISE_MU = np.array([0.75, -0.5])       # the point where the gradients are taken (not the MLE)
+NOISE_DRAWS = 1000                      # epochs drawn per batch size, each from its own seed
+NOISE_ALPHA = 1e-8                      # per case, split over its tests
 
 
-def uniform_program(check, case):
-    """M_UNIFORM epochs of n=5 in batches of 2, each from a generator of its own seed."""
-    base = case.data["seed"]
-    return [{"seed_global": 5}] + [
-        {"call": check.exercise, "args": list(case.args) + [{"$rng": base + i}]}
-        for i in range(M_UNIFORM)]
+def noise_data():
+    """The (48, 2) data of the gradient-noise check."""
+    i = np.arange(N_NOISE)
+    return np.column_stack([i >= N_NOISE // 2, i % 2]).astype(float)
 
 
-def uniform_judge(case, outputs, expected):
-    """The first index is uniform over range(n), and so is the second one's offset from it.
+def noise_positions(n, batch_size):
+    """The batches of an epoch whose gradients are judged: the first and the last (full) one."""
+    return (0, n // batch_size - 1)
 
-    A uniformly random permutation makes both uniform; shuffling only the order of
-    fixed chunks, or rotating range(n) by a random offset, does not. Hoeffding
-    bounds (statistics.category_frequencies) at ALPHA each.
+
+def noise_program(check, case):
+    """Epochs of the student's minibatches, two batches of each fed to the student's gradient.
+
+    The data is kept in the worker without passing through student code: appended to
+    the argument list that the worker kept for the first call (a list the student never
+    sees), then popped off it. Then for each epoch and judged batch k:
+    ``gaussian_mean_nll_grad(mu, X[batches[k]])``.
     """
-    n = case.args[0]
-    first, step = [], []
-    for got in outputs:       # only the first two indices matter (the partition has its checks)
-        try:
-            order = np.concatenate([np.asarray(b, dtype=float).reshape(-1) for b in got])
-        except (TypeError, ValueError):
-            return Verdict.fail("expected a list of integer arrays")
-        if order.size < 2 or np.any(order[:2] != np.round(order[:2])) or \
-                np.any((order[:2] < 0) | (order[:2] >= n)):
-            return Verdict.fail(f"an epoch does not start with two indices in range({n})")
-        order = order[:2].astype(np.int64)
-        first.append(order[0])
-        step.append((order[1] - order[0]) % n - 1)
-    verdict = statistics.category_frequencies(np.array(first), np.full(n, 1.0 / n), ALPHA,
-                                              name="the first index of an epoch")
-    if not verdict.passed:
-        return Verdict.fail(f"the permutation is not uniformly random: {verdict.message}")
-    verdict = statistics.category_frequencies(np.array(step), np.full(n - 1, 1.0 / (n - 1)),
-                                              ALPHA, name="(second - first index) mod n, minus 1,")
-    if not verdict.passed:
-        return Verdict.fail("the permutation is not uniformly random (the second index follows "
-                            f"the first): {verdict.message}")
+    n, batch_size = case.args
+    seed = case.data["seed"]
+    steps = [programs.seed_global(6),
+             programs.call("minibatches", n, batch_size, programs.rng(seed), save="mb",
+                           save_args="holder"),
+             programs.call(programs.method("holder", "append"), noise_data(), save="unused"),
+             programs.call(programs.method("holder", "pop"), save="X")]
+    for i in range(NOISE_DRAWS):
+        steps.append(programs.call("minibatches", n, batch_size, programs.rng(seed + 1 + i),
+                                   save="mb"))
+        for k in noise_positions(n, batch_size):
+            steps += [programs.call(programs.method("mb", "__getitem__"), k, save="batch"),
+                      programs.call(programs.method("X", "__getitem__"), programs.ref("batch"),
+                                    save="rows"),
+                      programs.call("gaussian_mean_nll_grad", NOISE_MU, programs.ref("rows"))]
+    return steps
+
+
+def bernstein_radius(draws, variance, bound, alpha):
+    """t with P(|mean of ``draws`` i.i.d. Y - E Y| >= t) <= alpha, for |Y - E Y| <= ``bound``
+    and Var Y <= ``variance`` (Bernstein: 2 exp(-M t^2 / (2 variance + 2 bound t / 3)))."""
+    log_term = math.log(2.0 / alpha)
+    b = 2.0 * bound * log_term / 3.0
+    return (b + math.sqrt(b * b + 8.0 * draws * variance * log_term)) / (2.0 * draws)
+
+
+def gradient_noise_judge(case, outputs, expected):
+    """Each judged batch's gradient is an unbiased estimate of the full gradient, with the
+    variance of the mean of a uniformly random B-subset: s^2 / B * (n - B) / (n - 1).
+
+    For a correct submission g_ik = mu - mean(X[batch_ik]), the batch a uniformly random
+    B-subset, i.i.d. over the epochs i. Per column j, with r_j the largest deviation of a
+    mean of B rows from the mean of all rows (|g_ikj - g_j| <= r_j) and V_j the exact
+    variance above, Bernstein's inequality (exact for bounded i.i.d. variables) bounds
+    - the mean over epochs of g_ikj - g_j, for each judged position k (variance V_j);
+    - the mean over epochs of v_ij = mean_k (g_ikj - g_j)^2, in [0, r_j^2], whose mean is
+      V_j and variance at most r_j^2 V_j;
+    NOISE_ALPHA is split evenly over these tests.
+    """
+    n, batch_size = case.args
+    positions = noise_positions(n, batch_size)
+    X = noise_data()
+    d = X.shape[1]
+    if len(outputs) != NOISE_DRAWS * len(positions):
+        return Verdict.fail(f"expected {NOISE_DRAWS * len(positions)} gradients, "
+                            f"got {len(outputs)}")
+    grads = np.empty((len(outputs), d))
+    for i, got in enumerate(outputs):
+        arr, problem = as_numeric(got, "the gradient")
+        if arr is None:
+            return Verdict.fail(problem)
+        if arr.shape != (d,) or not np.all(np.isfinite(arr)):
+            return Verdict.fail(f"gaussian_mean_nll_grad returned shape {arr.shape} (or NaN/inf) "
+                                f"for a batch of shape ({batch_size}, {d}); expected ({d},)")
+        grads[i] = arr
+    grads = grads.reshape(NOISE_DRAWS, len(positions), d)
+    full = NOISE_MU - X.mean(axis=0)                                        # (d,)
+    sorted_x = np.sort(X, axis=0)
+    radius = np.maximum(sorted_x[-batch_size:].mean(axis=0) - X.mean(axis=0),
+                        X.mean(axis=0) - sorted_x[:batch_size].mean(axis=0))
+    variance = X.var(axis=0) / batch_size * (n - batch_size) / (n - 1)
+    a = NOISE_ALPHA / (len(positions) * d + d)
+    average = grads.mean(axis=0)                                            # (positions, d)
+    for p, k in enumerate(positions):
+        for j in range(d):
+            t = bernstein_radius(NOISE_DRAWS, variance[j], radius[j], a)
+            if abs(average[p, j] - full[j]) > t:
+                return Verdict.fail(
+                    f"biased minibatch gradient: over {NOISE_DRAWS} epochs, coordinate {j} of "
+                    f"the gradient on batch {k} averages {average[p, j]:.4g}, but the "
+                    f"full-data gradient mu - mean(X) is {full[j]:.4g} (allowed ±{t:.3g}; a "
+                    f"correct submission falls outside with probability < {NOISE_ALPHA:g}). "
+                    "Is the gradient mu - (mean of the batch), and is every batch a uniformly "
+                    "random subset of the rows (shuffle all the indices, then cut)?")
+    spread = ((grads - full) ** 2).mean(axis=(0, 1))                        # (d,)
+    for j in range(d):
+        t = bernstein_radius(NOISE_DRAWS, radius[j] ** 2 * variance[j], radius[j] ** 2, a)
+        if abs(spread[j] - variance[j]) > t:
+            return Verdict.fail(
+                f"the variance of the minibatch gradient is {spread[j]:.4g} (coordinate {j}, "
+                f"B = {batch_size}), expected s^2 / B * (n - B) / (n - 1) = {variance[j]:.4g} "
+                f"± {t:.3g} (a correct submission falls outside with probability < "
+                f"{NOISE_ALPHA:g}). SGD's gradient noise falls as 1/B only when every batch is "
+                "a uniformly random subset of the rows; a contiguous or strided run of the "
+                "data keeps the variance of the data's order.")
     return PASS
 
 
-@checks.add("minibatches", "the permutation is uniformly random", points=1,
-            judge=uniform_judge, expected=None, steps=uniform_program)
+@checks.add("minibatches", "batch gradients: unbiased, variance falls as 1/B", points=3,
+            judge=gradient_noise_judge, expected=None, steps=noise_program, seconds=30.0)
 def _(rng):
-    yield Case(f"{M_UNIFORM} epochs of n={N_UNIFORM} batch_size=2", args=(N_UNIFORM, 2),
-               data={"seed": int(rng.integers(1 << 30))},
-               about="shuffle the indices, not only the order of fixed batches")
+    for batch_size in (4, 12):
+        yield Case(f"n={N_NOISE} B={batch_size}, {NOISE_DRAWS} epochs", args=(N_NOISE, batch_size),
+                   data={"seed": int(rng.integers(1 << 30))},
+                   about="gaussian_mean_nll_grad on the first and last batch of your epochs")
 
 
 # --- sgd --------------------------------------------------------------------------------------
@@ -127,7 +203,7 @@ def _(rng):
                    1, 2)
 
 
-@checks.add("sgd", "each epoch's batches partition the rows, short last batch kept", points=2,
+@checks.add("sgd", "each epoch's batches partition the rows, short last batch kept", points=1,
             judge=partition_each_epoch_judge, expected=None, steps=recorded_program)
 def _(rng):
     n = int(rng.integers(20, 40))

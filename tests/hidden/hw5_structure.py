@@ -133,7 +133,7 @@ def brute_force_count(reference, check, case):
     return total
 
 
-@checks.add("n_params_bayes_net", "random DAGs in random order, by brute force", points=2,
+@checks.add("n_params_bayes_net", "random DAGs in random order, by brute force", points=3,
             judge=exact_int(), expected=brute_force_count)
 def _(rng):
     for k in range(4):
@@ -153,7 +153,7 @@ def special_structures_expected(reference, check, case):
     return case.data["expected"]
 
 
-@checks.add("n_params_bayes_net", "no edges, a chain, a complete DAG: huge counts", points=2,
+@checks.add("n_params_bayes_net", "no edges, a chain, a complete DAG: huge counts", points=3,
             judge=exact_int(), expected=special_structures_expected)
 def _(rng):
     n = int(rng.integers(4, 9))
@@ -187,7 +187,7 @@ def with_cycle(rng, n, length):
     return parents
 
 
-@checks.add("n_params_bayes_net", "ValueError for cycles of every length", points=2,
+@checks.add("n_params_bayes_net", "ValueError for cycles of every length", points=1,
             judge=raises("ValueError"), expected=None, seconds=CYCLE_SECONDS)
 def _(rng):
     n = int(rng.integers(6, 12))

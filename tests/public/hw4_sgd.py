@@ -223,7 +223,7 @@ def theta0_unchanged_judge(case, outputs, expected):
     return PASS
 
 
-@checks.add("minibatches", "one epoch is a partition with the short last batch kept", points=2,
+@checks.add("minibatches", "one epoch is a partition with the short last batch kept", points=1,
             judge=partition_judge, expected=None, steps=reproducibility_program)
 def _(rng):
     yield Case("n=10 batch_size=3", args=(10, 3), data={"seed": 5},
@@ -251,7 +251,7 @@ def _(rng):
     yield sgd_case(rng, "n=7 D=2 batch_size=3 two epochs", (2,), 7, 0.1, 3, 2)
 
 
-@checks.add("gaussian_mean_nll_grad", "a small batch", points=1, judge=close(rtol=1e-6, atol=1e-9))
+@checks.add("gaussian_mean_nll_grad", "a small batch", points=2, judge=close(rtol=1e-6, atol=1e-9))
 def _(rng):
     yield Case("B=4 D=2", args=(np.array([0.5, -1.0]), rng.standard_normal((4, 2))),
                about="mu - mean of the rows")

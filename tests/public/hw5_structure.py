@@ -65,7 +65,7 @@ def _(rng):
                about="variables need not be in topological order")
 
 
-@checks.add("n_params_bayes_net", "ValueError for a cycle or a bad index", points=2,
+@checks.add("n_params_bayes_net", "ValueError for a cycle or a bad index", points=1,
             judge=raises("ValueError"), expected=None, seconds=CYCLE_SECONDS)
 def _(rng):
     yield Case("two-variable cycle", args=([2, 2], [[1], [0]]))

@@ -95,6 +95,19 @@ def assert_public_and_hidden_points(result):
         assert all(c.max_points > 0 for c in mine)
 
 
+def assert_full_marks_without_torch(hw_id, seed):
+    """The worker never needs torch: the reference, made unable to import it, still scores every
+    point (homeworks whose torch use is only on the trusted side: autograd judges)."""
+    guard = ("import sys\n"
+             "class _NoTorch:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name == 'torch' or name.startswith('torch.'):\n"
+             "            raise ImportError('torch is not available to students')\n"
+             "sys.meta_path.insert(0, _NoTorch())\n")
+    result = grade_text(hw_id, guard + reference_source(homeworks.get(hw_id)), seed=seed)
+    assert result.score == result.max_score, failures(result)
+
+
 def student_check_imports_torch(hw_id):
     """Whether ``python -m grader check HW`` (the student's public checks) imports torch."""
     import subprocess

@@ -175,11 +175,14 @@ def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
     assert doc["extra_data"]["status"] == "no_module"
 
 
-def spy_module(root):
-    """A submission that reports which secret files it could read (and its uid)."""
+def spy_module(root, root_is_open=False):
+    """A submission that reports which secret files it could read (and its uid).
+    ``root_is_open``: it must read a control file beside them (hiding is not overbroad;
+    only without namespaces: an allow-list root shows no host file at all)."""
     return (
         "import os\n"
-        f"assert open({str(root / 'control.txt')!r}).read() == 'ok'  # the root is open\n"
+        + (f"assert open({str(root / 'control.txt')!r}).read() == 'ok'  # the root is open\n"
+           if root_is_open else "") +
         "seen = []\n"
         f"for p in [{str(root / 'source' / 'solutions' / (HW1 + '.py'))!r},\n"
         f"          {str(root / 'source' / 'tests' / 'hidden' / (HW1 + '.py'))!r},\n"
@@ -294,7 +297,7 @@ def test_without_namespaces_the_hidden_folders_are_unreadable_to_student_code(ro
         shutil.copytree(root / "source", top / "source")
         (top / "control.txt").write_text("ok")
         (top / "submission").mkdir()
-        (top / "submission" / (HW1 + ".py")).write_text(spy_module(top))
+        (top / "submission" / (HW1 + ".py")).write_text(spy_module(top, root_is_open=True))
         (top / "results").mkdir()
         (top / "results" / "stdout").write_text("")
         done = subprocess.run([str(python), "-c", NO_NAMESPACES, str(top)], cwd=top / "source",
@@ -313,7 +316,8 @@ def test_torch_is_pinned_exactly_where_grading_needs_it():
     from grader import homeworks
     from grader.commands import autograder
     assert not autograder.needs_torch(homeworks.get("hw1"))
-    for hw_id in ("hw3", "hw6"):  # hw3: autograd judges on the trusted side; hw6: models
+    # hw3, hw8: autograd judges on the trusted side; hw6, hw7: models
+    for hw_id in ("hw3", "hw6", "hw7", "hw8"):
         if hw_id in homeworks.HOMEWORKS:
             hw = homeworks.get(hw_id)
             assert autograder.needs_torch(hw)
@@ -322,7 +326,7 @@ def test_torch_is_pinned_exactly_where_grading_needs_it():
                 autograder.contents(hw)["setup.sh"].decode()
 
 
-OTHER_HOMEWORKS = [pytest.param(h, marks=[pytest.mark.slow] if h == "hw6" else [])
+OTHER_HOMEWORKS = [pytest.param(h, marks=[pytest.mark.slow] if h in ("hw6", "hw7") else [])
                    for h in sorted(__import__("grader.homeworks").homeworks.HOMEWORKS)
                    if h != "hw1"]
 

@@ -63,8 +63,6 @@ def world_tmp():
 def klass(world_tmp):
     """A class folder: reference, stubs, buggy, a flat file, a notebook, nothing, hostile."""
     subs = world_tmp / "class"
-    control = world_tmp / "control.txt"  # outside the class and the output: readable
-    control.write_text("ok")
     put(subs / "ada", HW1 + ".py", text(REFERENCE))
     put(subs / "bob", HW1 + ".py", text(STUBS))
     put(subs / "cyd", HW1 + ".py", text(BUGGY))
@@ -73,9 +71,9 @@ def klass(world_tmp):
     put(subs / "fay", "notes.txt", "forgot")
     put(subs / "gus", HW1 + ".py",
         "import os\n"
-        f"assert open({str(control)!r}).read() == 'ok'\n"
         f"_other = {str(subs / 'ada' / (HW1 + '.py'))!r}\n"
-        f"if os.listdir({str(world_tmp / 'out')!r}):\n"
+        f"_out = {str(world_tmp / 'out')!r}\n"
+        "if os.path.isdir(_out) and os.listdir(_out):  # hidden, or absent from its view\n"
         "    raise RuntimeError('can see the output folder')\n"
         "if os.path.exists(_other):\n"
         "    exec(open(_other).read())\n"

@@ -6,7 +6,8 @@ from grader import homeworks
 
 from .grading import (assert_public_and_hidden_points, assert_reference_full_marks,
                        assert_stubs_not_implemented, assert_variant_ids_exist,
-                       assert_variant_loses, grade_text, reference_source)
+                       assert_variant_loses, failures, grade_text, lost, reference_source,
+                       variant)
 
 HW = homeworks.get("hw1")
 
@@ -50,6 +51,11 @@ WRONG_VARIANTS = {
             out = -0.5 * (D * np.log(2 * np.pi) + np.log(np.linalg.det(Sigma)) + maha)
             return float(out[0]) if x.ndim == 1 else out
         """, {"gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}),
+    "logpdf with a tiny jitter (1e-10 I) added to Sigma": ("""
+        _right_logpdf = gaussian_logpdf
+        def gaussian_logpdf(x, mu, Sigma):
+            return _right_logpdf(x, mu, Sigma + 1e-10 * np.eye(len(mu)))
+        """, {"gaussian_logpdf/ill-conditioned-covariance-condition-number-1e8"}),
     "logpdf returns shape (1,) for one point": ("""
         _right_logpdf = gaussian_logpdf
         def gaussian_logpdf(x, mu, Sigma):
@@ -132,6 +138,31 @@ WRONG_VARIANTS = {
 }
 
 
+INV_NOT_SOLVE = """
+    def gaussian_logpdf(x, mu, Sigma):
+        x = np.asarray(x, dtype=float)
+        d = np.atleast_2d(x) - mu
+        maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(Sigma), d)
+        out = -0.5 * (len(mu) * np.log(2 * np.pi) + np.linalg.slogdet(Sigma)[1] + maha)
+        return float(out[0]) if x.ndim == 1 else out
+
+    def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+        a, b = list(idx_a), list(idx_b)
+        gain = Sigma[np.ix_(a, b)] @ np.linalg.inv(Sigma[np.ix_(b, b)])
+        mean = mu[a] + gain @ (np.asarray(x_b) - mu[b])
+        return mean, Sigma[np.ix_(a, a)] - gain @ Sigma[np.ix_(b, a)]
+    """
+
+
+@pytest.mark.parametrize("seed", [3, 99])
+def test_inv_instead_of_solve_is_not_penalized(seed):
+    """The docstrings prefer solve but promise no penalty for inv at the graded condition
+    numbers (up to 1e8): an inv version with a safe log det scores full marks."""
+    result = grade_text("hw1", variant(HW, INV_NOT_SOLVE), seed=seed,
+                        only=("gaussian_logpdf", "gaussian_conditional"))
+    assert result.score == result.max_score, failures(result)
+
+
 @pytest.mark.parametrize("name", sorted(WRONG_VARIANTS))
 @pytest.mark.parametrize("seed", [3, 99])
 def test_wrong_variant_loses_exactly_its_checks(name, seed):
@@ -140,3 +171,69 @@ def test_wrong_variant_loses_exactly_its_checks(name, seed):
 
 def test_check_ids_named_in_variants_exist():
     assert_variant_ids_exist("hw1", WRONG_VARIANTS)
+
+
+PAIR_CONTAINERS = {
+    "a namedtuple": """
+        import collections
+        Conditional = collections.namedtuple("Conditional", ["mean", "cov"])
+        _right_conditional = gaussian_conditional
+        def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+            return Conditional(*_right_conditional(mu, Sigma, idx_a, idx_b, x_b))
+        """,
+    "a tuple subclass whose own methods misbehave": """
+        class Pair(tuple):
+            def __iter__(self):
+                raise RuntimeError("never iterate me")
+            def __len__(self):
+                return 7
+            def __getitem__(self, i):
+                return "garbage"
+        _right_conditional = gaussian_conditional
+        def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+            return Pair(_right_conditional(mu, Sigma, idx_a, idx_b, x_b))
+        """,
+    "a list subclass": """
+        class Pair(list):
+            pass
+        _right_conditional = gaussian_conditional
+        def gaussian_conditional(mu, Sigma, idx_a, idx_b, x_b):
+            return Pair(_right_conditional(mu, Sigma, idx_a, idx_b, x_b))
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAIR_CONTAINERS))
+@pytest.mark.parametrize("seed", [0, 5])
+def test_pair_results_in_any_allowed_sequence_score_full_marks(name, seed):
+    """The spec allows any length-2 sequence (tuple, list, namedtuple, tuple subclass); the
+    worker converts subclasses item by item through the base class, never their own methods."""
+    result = grade_text("hw1", variant(HW, PAIR_CONTAINERS[name]), seed=seed,
+                        only=("gaussian_conditional",))
+    assert result.score == result.max_score > 0, failures(result)
+
+
+DET_FAILING_ONLY_WHEN = """
+    def gaussian_logpdf(x, mu, Sigma):
+        x = np.asarray(x, dtype=float)
+        d = np.atleast_2d(x) - mu
+        maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(Sigma), d)
+        det = np.linalg.det(Sigma)
+        logdet = np.log(det) if {condition} else np.linalg.slogdet(Sigma)[1]
+        out = -0.5 * (len(mu) * np.log(2 * np.pi) + logdet + maha)
+        return float(out[0]) if x.ndim == 1 else out
+    """
+
+
+@pytest.mark.parametrize("condition, failing_case", [
+    ("det > 0", "D=300 large variances"),               # det() overflows to inf
+    ("np.isfinite(det)", "D=300 small variances"),      # det() underflows to 0
+])
+def test_det_fails_by_overflow_and_by_underflow(condition, failing_case):
+    """The docstring says det() underflows or overflows in high dimension: each is a case."""
+    override = DET_FAILING_ONLY_WHEN.replace("{condition}", condition)
+    result = grade_text("hw1", variant(HW, override), seed=3, only=("gaussian_logpdf",))
+    assert lost(result) == {"gaussian_logpdf/points-far-from-the-mean-and-high-dimension"}
+    (failed,) = [c for c in result.checks if not c.passed]
+    assert failed.failed_case == failing_case, failures(result)
+    assert "slogdet" in failed.message

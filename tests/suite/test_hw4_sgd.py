@@ -14,7 +14,7 @@ MB_PARTITION = {"minibatches/one-epoch-is-a-partition-with-the-short-last-batch-
                 "minibatches/random-sizes-batch-size-of-1-of-n-and-above-n"}
 MB_REPRO = {"minibatches/same-seed-same-batches-another-seed-other-batches",
             "minibatches/reproducible-from-rng-alone"}
-MB_UNIFORM = {"minibatches/the-permutation-is-uniformly-random"}
+NOISE = {"minibatches/batch-gradients-unbiased-variance-falls-as-1-b"}
 SGD_STEP = {"sgd/one-full-batch-epoch-is-one-gradient-step",
             "sgd/one-full-batch-epoch-random-shapes-and-learning-rates"}
 SGD_RULE = {"sgd/every-step-is-theta-lr-grad-on-the-recorded-batch",
@@ -78,7 +78,7 @@ WRONG_VARIANTS = {
         def minibatches(n, batch_size, rng):
             order = rng.permutation(n).astype(float)
             return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-        """, MB_PARTITION),
+        """, MB_PARTITION | NOISE),
     "minibatches from the global numpy RNG": ("""
         def minibatches(n, batch_size, rng):
             order = np.random.permutation(n)
@@ -88,19 +88,19 @@ WRONG_VARIANTS = {
         def minibatches(n, batch_size, rng):
             order = np.arange(n)
             return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-        """, MB_REPRO | MB_UNIFORM),
+        """, MB_REPRO | NOISE),
     "minibatches shuffling only the order of fixed full batches": ("""
         def minibatches(n, batch_size, rng):
             order = np.arange(n)
             chunks = [order[i:i + batch_size] for i in range(0, n, batch_size)]
             full = len(chunks) - (n % batch_size != 0)
             return [chunks[k] for k in rng.permutation(full)] + chunks[full:]
-        """, MB_UNIFORM),
+        """, NOISE),
     "minibatches rotating range(n) by a random offset": ("""
         def minibatches(n, batch_size, rng):
             order = np.roll(np.arange(n), int(rng.integers(n)))
             return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-        """, MB_UNIFORM),
+        """, NOISE),
     "sgd updates theta0 in place": ("""
         def sgd(grad_fn, theta0, data, lr, batch_size, n_epochs, rng):
             theta = theta0
@@ -163,11 +163,11 @@ WRONG_VARIANTS = {
     "gradient of the summed NLL": ("""
         def gaussian_mean_nll_grad(mu, batch):
             return len(batch) * mu - np.sum(batch, axis=0)
-        """, GRAD),
+        """, GRAD | NOISE),
     "gradient with the wrong sign": ("""
         def gaussian_mean_nll_grad(mu, batch):
             return np.mean(batch, axis=0) - mu
-        """, GRAD),
+        """, GRAD | NOISE),
     "fit ignores n_epochs": ("""
         def fit_gaussian_mean_sgd(X, lr, batch_size, n_epochs, rng):
             return _sgd(_mean_grad, np.zeros(X.shape[1]), X, lr, batch_size, 1, rng)
@@ -191,3 +191,36 @@ def test_wrong_variant_loses_exactly_its_checks(name, seed):
 
 def test_check_ids_named_in_variants_exist():
     assert_variant_ids_exist("hw4", WRONG_VARIANTS)
+
+
+def _simulated_noise_outputs(batch_size, seed, batch_rows):
+    """What a submission returns to the gradient-noise check, simulated on the trusted side:
+    ``batch_rows(perm, k)`` picks the rows of batch k of an epoch from its permutation."""
+    import numpy as np
+    from tests.hidden.hw4_sgd import NOISE_DRAWS, NOISE_MU, N_NOISE, noise_data, noise_positions
+    X, rng = noise_data(), np.random.default_rng(seed)
+    outputs = []
+    for _ in range(NOISE_DRAWS):
+        perm = rng.permutation(N_NOISE)
+        for k in noise_positions(N_NOISE, batch_size):
+            outputs.append(NOISE_MU - X[batch_rows(perm, k)].mean(axis=0))
+    return outputs
+
+
+@pytest.mark.parametrize("batch_size", [4, 12])
+def test_gradient_noise_judge_passes_uniform_batches_and_fails_half_sized_ones(batch_size):
+    """The statistical judge, without the sandbox: uniformly random batches pass on 20 seeds
+    (its false-failure rate is below 1e-8 per case); batches holding only half as many
+    distinct rows (each drawn twice: twice the variance) fail on every seed tried."""
+    from grader.checks.registry import Case
+    from tests.hidden.hw4_sgd import N_NOISE, gradient_noise_judge
+    case = Case("c", args=(N_NOISE, batch_size), data={"seed": 0})
+    uniform = lambda perm, k: perm[k * batch_size:(k + 1) * batch_size]        # noqa: E731
+    half = lambda perm, k: list(perm[k * batch_size:k * batch_size + batch_size // 2]) * 2  # noqa: E731
+    for seed in range(20):
+        verdict = gradient_noise_judge(case, _simulated_noise_outputs(batch_size, seed, uniform),
+                                       None)
+        assert verdict.passed, (seed, verdict.message)
+    for seed in range(3):
+        verdict = gradient_noise_judge(case, _simulated_noise_outputs(batch_size, seed, half), None)
+        assert not verdict.passed and "variance" in verdict.message
