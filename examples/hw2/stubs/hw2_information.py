@@ -185,9 +185,11 @@ def gaussian_kl(mu0, Sigma0, mu1, Sigma1):
         A float (shape ``()``), >= 0, and 0 when the two Gaussians are equal.
 
     Graded edge cases: D = 1; the argument order (the expectation is under N0:
-    only Sigma1 is inverted); covariances with condition number up to 1e8 (solve
-    with Sigma1 or its Cholesky factor rather than forming an inverse, and never
-    add an epsilon); high dimensions where ``det`` underflows (use log-dets as in
-    ``gaussian_entropy``).
+    only Sigma1 is inverted); covariances with condition number up to 1e8, used
+    exactly as given (an epsilon added to them fails); high dimensions where
+    ``det`` underflows (use log-dets as in ``gaussian_entropy``). Solving with
+    Sigma1 or its Cholesky factor is cheaper and more accurate than forming
+    ``inv(Sigma1)``; at the graded condition numbers an ``inv`` version is still
+    within tolerance and not penalized.
     """
     raise NotImplementedError

@@ -1,8 +1,9 @@
-"""HW3 — Maximum likelihood, derived by hand.
+"""HW3 — Maximum likelihood: the Gaussian log-likelihood, its gradients and the MLE.
 
 Every exercise below is a stub: replace the ``raise NotImplementedError`` with
-your code. Only numpy is needed (no torch: the point is to derive the
-gradients yourself).
+your code. Only numpy is needed (no torch: you implement the closed forms of
+the lecture, whose derivations the docstrings sketch; the grader checks them
+against automatic differentiation).
 
 Check your work at any time with ``make check HW=hw3`` (public checks, instant
 feedback). The graded run adds hidden randomized checks of the same exercises,
@@ -10,7 +11,10 @@ including every edge case listed in the docstrings. Your gradients are compared
 with automatic differentiation at random points, and your maximum-likelihood
 estimates are checked for optimality (zero gradient, and every small
 perturbation lowers the log-likelihood): a closed form that is off by a
-transpose, a factor 1/2, or a factor N fails.
+factor 1/2 or a factor N, that uses Sigma where Sigma^{-1} is due, or that
+builds the (N, N) matrix ``diff @ diff.T`` where the (D, D) sum of outer
+products ``diff.T @ diff`` is due, fails. (Every matrix evaluated here is
+symmetric, so a transposed Sigma or a transposed dl/dS is not an error.)
 
 Conventions (course spec):
 - Data sets are ``X`` of shape ``(N, D)``: one observation per row.
@@ -43,8 +47,17 @@ def gaussian_loglik(X, mu, Sigma):
         A float (shape ``()``).
 
     Graded edge cases: D = 1 (``mu`` ``(1,)``, ``Sigma`` ``(1, 1)``); N = 1;
-    covariances with condition number up to 1e8 (use a Cholesky factor or
-    ``np.linalg.slogdet`` and ``np.linalg.solve``, not ``det`` and ``inv``).
+    covariances with condition number up to 1e8, used exactly as given (jitter,
+    even ``+ 1e-10 * I``, changes the answer beyond the tolerance and fails);
+    high dimension (D = 300), where ``np.linalg.det`` underflows to 0 or
+    overflows to inf in float64, so ``log(det(Sigma))`` fails: take log det
+    Sigma from a Cholesky factor (``2 sum log diag L``) or
+    ``np.linalg.slogdet``.
+
+    For the quadratic form, ``np.linalg.solve`` (or a triangular solve with
+    the Cholesky factor) is cheaper and more accurate than ``inv``; at the
+    graded condition numbers an ``inv`` version is still within tolerance and
+    not penalized, but the gap grows with the condition number.
     """
     raise NotImplementedError
 

@@ -15,8 +15,9 @@ Conventions (course spec):
   of your own. Same seed, same result; the graders change the global seeds
   between calls to make sure.
 - Your shuffle order is yours: no check compares it with another solution's.
-  Checks look at properties (a partition, a permutation, reproducibility) and at
-  what SGD does with the batches it draws.
+  Checks look at properties (a partition, a permutation, reproducibility), at
+  the statistics of the minibatch gradient over many epochs, and at what SGD
+  does with the batches it draws.
 """
 import numpy as np
 
@@ -40,9 +41,18 @@ def minibatches(n, batch_size, rng):
         ``batch_size`` entries except possibly the last.
 
     Graded: the partition (every index exactly once, sizes, the short last
-    batch, integer dtype); that the permutation is uniformly random; equal
-    seeds give equal batches whatever the global random state, different
-    seeds give different batches.
+    batch, integer dtype); equal seeds give equal batches whatever the global
+    random state, different seeds give different batches; and what SGD relies
+    on, with your ``gaussian_mean_nll_grad``: over many epochs (each from its
+    own seed), the gradient on a batch (the first and the last of each epoch
+    are judged) is an unbiased estimate of the full-data gradient, and its
+    variance is that of the mean of B rows drawn without replacement,
+    s^2 / B * (n - B) / (n - 1) (s^2 the variance of the rows): it falls as
+    1/B. That holds only when every batch is a uniformly random subset of the
+    rows; the data of that check is ordered so that contiguous runs of rows
+    (no shuffle, rotating ``range(n)``, shuffling whole fixed chunks) are far
+    off. It is judged statistically: a correct submission fails with
+    probability below 1e-7.
 
     Hint: ``rng.permutation(n)``, then slices ``[i:i + batch_size]``.
     """
@@ -97,6 +107,10 @@ def gaussian_mean_nll_grad(mu, batch):
     Returns:
         ``(D,)`` gradient. Mind the sign (this is the gradient of the loss, to be
         *subtracted* by SGD) and the mean (not the sum) over the batch.
+
+    Graded: values; and, on the batches of your ``minibatches``, that the
+    minibatch gradient is an unbiased estimate of the full-data gradient with
+    variance falling as 1/B (see ``minibatches``).
     """
     raise NotImplementedError
 
@@ -115,8 +129,9 @@ def fit_gaussian_mean_sgd(X, lr, batch_size, n_epochs, rng):
     Returns:
         ``(D,)`` the fitted mean. It converges to the sample mean of X: the
         graded tolerance follows from lr and the number of steps (the distance
-        from the start shrinks by (1 - lr) per step; minibatch noise adds at most
-        about lr times the batches per epoch times the spread of batch means).
+        to the sample mean, |mean(X)| at the start mu = 0, shrinks by a factor
+        (1 - lr) per step; minibatch noise adds at most about lr times the
+        batches per epoch times the spread of batch means).
         With ``batch_size = N`` and one epoch it is exactly ``lr * mean(X)``.
     """
     raise NotImplementedError
