@@ -2,9 +2,11 @@
 
 Gradescope unpacks the autograder zip into ``$AUTOGRADER_ROOT/source`` (default root:
 ``/autograder``), runs ``setup.sh`` once when it builds the image, then for each upload
-runs ``run_autograder``, which calls ``run`` here: find ``hwN_topic.py`` (or the
-notebook ``hwN_topic.ipynb``) in ``submission/``, copy it to a private folder, grade it
-with the same engine as ``grade`` and ``batch``, and write ``results/results.json``.
+runs ``run_autograder``, which calls ``run`` here: grade ``submission/`` through
+``grading.grade`` (the same intake and engine as ``grade`` and ``batch``) and write
+``results/results.json``, rewritten after each check so that partial results survive a
+global timeout. When the grader itself fails, students see a plain message and the
+traceback goes to the hidden stdout (staff only).
 Gradescope runs this as root; the engine runs the student's code as an unprivileged uid
 of its own, and ``source/``, ``results/`` and ``submission/`` are hidden from it (an empty
 tmpfs, or made unreadable to that uid where the kernel refuses namespaces).
@@ -16,16 +18,15 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import traceback
 
-from . import homeworks
+from . import homeworks, intake
+from .grading import GradeRequest, Replay, grade
 from .homeworks import PROJECT_ROOT
 from .reporters.gradescope import to_gradescope, write_json_atomic
 from .reporters.terminal import print_result
-from .roster import find_module
+from .results import Status
 
 CONFIG = "autograder.json"
 DEFAULT_ROOT = "/autograder"
@@ -45,25 +46,16 @@ def seed_for(content, config):
     return int(hashlib.sha256(content).hexdigest()[:8], 16) % (2**31)
 
 
-def fallback(message):
-    """A valid results.json for when the grader itself failed (never silence, never a crash)."""
-    return {"score": 0.0, "output": "The autograder could not grade this submission; course "
-            f"staff have been notified through this message.\n{message}",
-            "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
-            "extra_data": {"grader_error": True}}
+GRADER_FAILED = ("The autograder could not grade this submission because of a problem in the "
+                 "grader itself, not in your code. Course staff have the details and will "
+                 "regrade it; you do not need to resubmit.")
 
 
-def student_rerun(hw, seed):
-    """Replay commands students can run: ``make check`` for a public check; for a hidden
-    one (shown after the due date) the course staff's command with the seed."""
-    from .commands.common import quote
-
-    def hint(check, case):
-        if check.public:
-            return f"make check HW={hw.id} ONLY={check.id} CASE={quote(case.id)}"
-        return (f"(course staff) python -m grader grade {hw.id} {hw.filename} --seed {seed} "
-                f"--only {check.id} --case {quote(case.id)}")
-    return hint
+def fallback():
+    """A valid results.json for when the grader itself failed: a plain message for students
+    (the traceback goes to the hidden stdout, for staff only)."""
+    return {"score": 0.0, "output": GRADER_FAILED, "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": [], "extra_data": {"grader_error": True}}
 
 
 def student_summary(result):
@@ -78,9 +70,33 @@ def student_summary(result):
     return text
 
 
+def _student_document(graded):
+    """results.json as students see it: the file graded, the public summary, the notes."""
+    document = graded.document()
+    head = f"Graded file: {graded.graded_file}\n" if graded.graded_file else ""
+    if graded.status is Status.NO_MODULE:
+        head = f"Nothing could be graded: {graded.reason}.\n"
+    document["output"] = head + student_summary(graded.result)
+    if graded.notes:
+        document["output"] += "\nNotes: " + "; ".join(graded.notes) + "\n"
+    return document
+
+
+def _partial_writer(path):
+    """``checked(result)`` for the engine: rewrite results.json after each check, so that a
+    global timeout leaves the checks that finished (the rest are simply absent)."""
+    def checked(result):
+        document = to_gradescope(result)
+        document["output"] = ("Grading did not finish: these are the checks that ran before it "
+                              "stopped.\n" + student_summary(result))
+        document["extra_data"].update(status=Status.TIMEOUT.value,
+                                      reason="grading stopped before every check ran")
+        write_json_atomic(path, document)
+    return checked
+
+
 def run(root):
     """Grade ``root/submission`` into ``root/results/results.json``; returns an exit code."""
-    from .commands.grade import grade_submission
     results = os.path.join(root, "results", "results.json")
     os.makedirs(os.path.dirname(results), exist_ok=True)
     if os.path.lexists(results):
@@ -89,48 +105,30 @@ def run(root):
         config = load_config(os.path.join(root, "source"))
         hw = homeworks.get(config["homework"])
         submitted = os.path.join(root, "submission")
-        module = find_module(hw, submitted) if os.path.isdir(submitted) else None
-        private = tempfile.mkdtemp(prefix="autograder-submission-")
-        try:
-            content = b""
-            if module is not None:
-                with open(module, "rb") as fh:
-                    content = fh.read()
-                with open(os.path.join(private, os.path.basename(module)), "wb") as fh:
-                    fh.write(content)
-            seed = seed_for(content, config)
-            hide = [os.path.join(root, name) for name in ("source", "results", "submission")]
-            result, notes = grade_submission(hw, private, seed=seed, hide=hide,
-                                             rerun=student_rerun(hw, seed))
-            document = to_gradescope(result)
-            document["output"] = student_summary(result)
-        finally:
-            shutil.rmtree(private, ignore_errors=True)
-        shown = os.path.basename(module) if module else "your submission"
-        text = json.dumps(document).replace(json.dumps(private)[1:-1], shown)
-        document = json.loads(text)
-        if module is None:
-            document["output"] = (f"No {hw.filename} or {hw.module}.ipynb was found in your "
-                                  "upload: submit the homework file under exactly that name.\n"
-                                  + document["output"])
-        if notes:
-            document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
-        write_json_atomic(results, document)
-        print_result(result, title=f"{hw.id} — {shown} (seed {seed})", show_hidden_details=True)
+        os.makedirs(submitted, exist_ok=True)
+        found = intake.resolve(hw, submitted)
+        seed = seed_for(b"".join(c.content for c in found.candidates), config)
+        hide = tuple(os.path.join(root, name) for name in ("source", "results", "submission"))
+        graded = grade(GradeRequest(
+            homework=hw, submission=submitted, seed=seed, hide=hide,
+            display_name=hw.filename, replay=Replay("gradescope"),
+            checked=_partial_writer(results)))
+        write_json_atomic(results, _student_document(graded))
+        print_result(graded.result, title=f"{hw.id} — {graded.graded_file or 'no module'} "
+                     f"(seed {seed}, {graded.status.value})", show_hidden_details=True)
         return 0
     except Exception:  # noqa: BLE001 - always leave a results.json that says what happened
-        trace = traceback.format_exc()
-        write_json_atomic(results, fallback(trace.strip().splitlines()[-1]))
-        print(trace, file=sys.stderr)
+        write_json_atomic(results, fallback())
+        print(traceback.format_exc(), flush=True)  # stdout is hidden: staff only
         return 1
 
 
 def setup():
     """Grade the bundled reference: the installation works when it scores full marks."""
-    from .commands.grade import grade_submission
     hw = homeworks.get(load_config()["homework"])
     reference = os.path.join(PROJECT_ROOT, "solutions", hw.filename)
-    result, _ = grade_submission(hw, reference, seed=seed_for(b"setup", {}))
+    graded = grade(GradeRequest(homework=hw, submission=reference, seed=seed_for(b"setup", {})))
+    result = graded.result
     print_result(result, title=f"{hw.id}: self-check with the reference solution")
     if result.score != result.max_score:
         print("setup failed: the reference does not score full marks here", file=sys.stderr)

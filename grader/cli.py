@@ -1,8 +1,10 @@
 """Command line: ``python -m grader <command> …``. It only parses and dispatches.
 
-Exit codes: 0 when the command did its job (whatever the scores), 1 for an
-expected error (a missing file, an unknown homework; one line on stderr),
-2 for bad usage, 3 when the grader itself failed (a bug; traceback on stderr).
+Exit codes: 0 when the command did its job (``check``: and every check passed),
+1 for an expected error (a missing file, an unknown homework, an unwritable output, a
+malformed export; one line on stderr, found before any grading), for ``check`` when a
+check failed and for ``batch`` when no submission could be graded, 2 for bad usage
+(e.g. ``--jobs 0``), 3 when the grader itself failed (a bug; traceback on stderr).
 """
 import argparse
 import sys
@@ -10,6 +12,7 @@ import traceback
 
 from .commands import (autograder, batch, check, demo, export_otter, grade, gradebook,
                        notebooks, public_data_cmd, release, report)
+from .commands.common import OutputError
 from .engine import GraderError
 from .homeworks import UnknownHomework
 from .public_data import StalePublicData
@@ -37,7 +40,7 @@ def main(argv=None):
     try:
         return COMMANDS[args.command].run(args)
     except (FileNotFoundError, SubmissionError, UnknownHomework, StalePublicData,
-            RosterError) as exc:
+            RosterError, OutputError) as exc:
         message = exc.args[0] if isinstance(exc, UnknownHomework) else str(exc)
         print(f"error: {message}", file=sys.stderr)
         return 1

@@ -3,19 +3,22 @@
 config → checks → seeded cases → expected values on the trusted side → the
 sandbox runs the student's code on plain inputs → judges compare → results.
 """
+from __future__ import annotations
+
 import dataclasses
 import resource
 import threading
 import time
 import traceback
+from typing import Callable, Sequence
 
 from . import public_data
-from .checks.registry import with_device
+from .checks.judges import Raised, info_of
+from .checks.registry import Case, Check, with_device
 from .compare.numeric import Verdict
-from .homeworks import PROJECT_ROOT, load_checks, load_reference
+from .homeworks import PROJECT_ROOT, Homework, load_checks, load_reference
 from .results import CheckResult, GradeResult
-from .checks.judges import Raised
-from .sandbox.supervisor import Outcome, Sandbox
+from .sandbox.supervisor import Limits, Outcome, Sandbox
 
 GRADER_VERSION = "0.1.0"
 DEVICES = ("auto", "cpu", "cuda")
@@ -26,7 +29,7 @@ class GraderError(Exception):
     """The grader itself could not grade (a bug or broken installation, not the submission)."""
 
 
-def select(checks, only):
+def select(checks: Sequence[Check], only: Sequence[str]) -> list[Check]:
     """Checks whose id or exercise name is in ``only`` (all when ``only`` is empty)."""
     if not only:
         return checks
@@ -82,7 +85,7 @@ _SHARED_EXPECTATIONS = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def expectations_for(hw, seed):
+def expectations_for(hw: Homework, seed: int) -> "_Expectations":
     """The shared ``_Expectations`` of (homework, seed); the last few are kept."""
     key = (hw.id, seed)
     with _SHARED_LOCK:
@@ -102,7 +105,7 @@ _LIVE_SANDBOXES = set()
 _LIVE_LOCK = threading.Lock()
 
 
-def interrupt_all():
+def interrupt_all() -> None:
     """Stop every grading in progress in this process: kill their workers; each ``grade`` call
     then raises ``GradingInterrupted`` at its next check. ``resume_grading()`` undoes it."""
     _INTERRUPT.set()
@@ -112,7 +115,7 @@ def interrupt_all():
         sandbox.interrupt()
 
 
-def resume_grading():
+def resume_grading() -> None:
     """Allow gradings again after ``interrupt_all()``."""
     _INTERRUPT.clear()
 
@@ -125,33 +128,63 @@ def _judge(check, case, outputs, expected):
                             "check its type and shape against the docstring")
 
 
-def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=(),
-          isolate=True, rerun=None, limits=None, progress=None, unreadable="",
-          device=DEFAULT_DEVICE, deadline=None):
-    """Grade one student module; returns a ``GradeResult`` (never raises for the submission's faults).
+Rerun = Callable[[Check, Case], str]
 
+
+@dataclasses.dataclass(frozen=True)
+class ModuleRequest:
+    """What the engine grades: one module file of one homework, and how.
+
+    ``module_path=None`` with ``unreadable`` (the reason) grades a submission that has
+    no readable module: every check scores zero with that reason.
     ``rerun(check, case) -> str`` gives the command shown to replay a failure;
     ``hide`` lists paths the worker must not see (the project tree is always hidden).
-    ``source_path=None`` with ``unreadable`` (the reason) grades a submission that has
-    no readable module: every check scores zero with that reason.
     ``device`` (``auto``, ``cpu``, ``cuda``) is where checks that need torch run the
     submission's models (``resolve_device``); checks without torch ignore it.
     ``deadline`` (a ``time.monotonic()`` value): checks not started by then score zero
     with status ``timeout`` (a batch's budget per submission).
+    ``progress(check)`` is called before each check, ``checked(result)`` after each one
+    with the result so far (the Gradescope runtime writes partial results with it).
+    ``display_name`` is how the submission is named in the result (default: the path).
     """
+    homework: Homework
+    module_path: str | None
+    seed: int
+    include_hidden: bool = True
+    only: tuple[str, ...] = ()
+    case_id: str | None = None
+    hide: tuple[str, ...] = ()
+    isolate: bool = True
+    rerun: Rerun | None = None
+    limits: Limits | None = None
+    progress: Callable[[Check], None] | None = None
+    unreadable: str = ""
+    device: str = DEFAULT_DEVICE
+    deadline: float | None = None
+    checked: Callable[[GradeResult], None] | None = None
+    display_name: str = ""
+
+
+def grade(request: ModuleRequest) -> GradeResult:
+    """Grade one student module; returns a ``GradeResult`` (never raises for the submission's
+    faults). Faces call ``grading.grade``, which finds the module and builds the request."""
+    hw, source_path, seed = request.homework, request.module_path, request.seed
+    include_hidden, case_id, rerun = request.include_hidden, request.case_id, request.rerun
+    deadline, progress = request.deadline, request.progress
     start = time.monotonic()
-    checks = select(load_checks(hw, include_hidden), only)
-    device = resolve_device(device, checks)
-    limits = limits_for_device(limits or hw.limits, device)
+    checks = select(load_checks(hw, include_hidden), request.only)
+    device = resolve_device(request.device, checks)
+    limits = limits_for_device(request.limits or hw.limits, device)
     if deadline is not None:  # the budget also bounds a hanging import
         limits = dataclasses.replace(limits, import_seconds=max(
             1.0, min(limits.import_seconds, deadline - time.monotonic())))
     expectations = expectations_for(hw, seed)
-    result = GradeResult(homework=hw.id, module=hw.module, submission=str(source_path),
+    result = GradeResult(homework=hw.id, module=hw.module,
+                         submission=request.display_name or str(source_path),
                          seed=seed, hidden_included=include_hidden,
                          grader_version=GRADER_VERSION)
     if source_path is None:
-        imported = Outcome("import_failed", message=unreadable)
+        imported = Outcome("import_failed", message=request.unreadable)
         result.import_status, result.import_message = imported.status, imported.message
         for check in checks:
             result.checks.append(_run_check(check, expectations, None, imported, case_id, rerun,
@@ -159,7 +192,7 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
         result.seconds = time.monotonic() - start
         return result
     sandbox = Sandbox(hw.module, source_path, limits=limits,
-                      hide=(PROJECT_ROOT,) + tuple(hide), isolate=isolate,
+                      hide=(PROJECT_ROOT,) + tuple(request.hide), isolate=request.isolate,
                       preload=hw.worker_preload)
     with _LIVE_LOCK:
         _LIVE_SANDBOXES.add(sandbox)
@@ -181,6 +214,9 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
                     continue
                 result.checks.append(_run_check(check, expectations, sandbox, imported,
                                                 case_id, rerun, device, deadline))
+                if request.checked:
+                    result.seconds = time.monotonic() - start
+                    request.checked(result)
     finally:
         with _LIVE_LOCK:
             _LIVE_SANDBOXES.discard(sandbox)
@@ -188,7 +224,7 @@ def grade(hw, source_path, *, seed, include_hidden, only=(), case_id=None, hide=
     return result
 
 
-def _new_result(check):
+def _new_result(check: Check) -> CheckResult:
     return CheckResult(check_id=check.id, exercise=check.exercise, title=check.title,
                        max_points=check.points, points=0.0, status="passed",
                        public=check.public, visibility=check.visibility)
@@ -253,10 +289,10 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="c
 def _judged_raise(check, outcome):
     """True when the case raised and the check's judge judges exceptions (``judges_exceptions``):
     the judge then gets a ``Raised`` instead of the outputs (e.g. hw5 requires ValueError)."""
-    return outcome.status == "error" and getattr(check.judge, "judges_exceptions", False)
+    return outcome.status == "error" and info_of(check.judge).judges_exceptions
 
 
-def resolve_device(requested, checks):
+def resolve_device(requested: str, checks: Sequence[Check]) -> str:
     """The device string for ``--device``: ``auto`` is ``cuda`` when torch sees a GPU, else ``cpu``.
 
     Only checks marked ``needs_torch`` use a device, so torch is imported only for them.
@@ -277,7 +313,7 @@ def resolve_device(requested, checks):
     return "cpu"
 
 
-def limits_for_device(limits, device):
+def limits_for_device(limits: Limits, device: str) -> Limits:
     """On CUDA, lift the address-space limit: the driver maps far more virtual memory than it uses.
 
     The GPU's own memory and the wall-clock limit per call then bound the submission.
@@ -287,7 +323,7 @@ def limits_for_device(limits, device):
     return dataclasses.replace(limits, memory_bytes=resource.RLIM_INFINITY)
 
 
-def torch_available():
+def torch_available() -> bool:
     """Whether the trusted side can import torch (``needs_torch`` checks: hw3's autograd)."""
     import importlib.util
     return importlib.util.find_spec("torch") is not None

@@ -6,7 +6,7 @@ but each check runs the same public checks, with the same diagnostics, as
 student's kernel, and without a Jupyter kernel per check.
 
 What is checked is the notebook **file as saved**, converted to a module exactly
-as a submitted notebook is graded (``submission.py``): the check grades what
+as a submitted notebook is graded (``grading.grade``): the check grades what
 will be submitted, cell for cell, and a notebook that passes here cannot fail
 to import when graded. The kernel's live state is not used: it can hold
 definitions from deleted or since-edited cells that the file (and the graded
@@ -20,9 +20,9 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from . import engine, homeworks
+from . import homeworks
+from .grading import GradeRequest, Replay, grade
 from .reporters.terminal import render
-from .submission import find_source
 
 _RUN_CELLS = []        # (time, raw source) of the cells the kernel ran since the API loaded
 _WATCHING = set()      # ids of the IPython shells whose cells are recorded
@@ -86,6 +86,7 @@ class Notebook:
     def __init__(self, homework, path=None):
         self.hw = homeworks.get(homework)
         self.path = os.path.abspath(path or self._default_path())
+        self._notes_shown = set()  # conversion notes are shown once, not on every check cell
         _watch_kernel()
 
     def _default_path(self):
@@ -111,18 +112,16 @@ class Notebook:
         if os.path.basename(self.path) != self.hw.module + ".ipynb":
             warnings.append(f"this notebook is named {os.path.basename(self.path)}: submit it as "
                             f"{self.hw.module}.ipynb, the name the grader looks for")
-        source = find_source(self.hw, self.path)
-        only = [name] if name else []
-        try:
-            result = engine.grade(self.hw, source.path, seed=0, include_hidden=False, only=only,
-                                  case_id=case, rerun=self._rerun_hint)
-        finally:
-            source.cleanup()
-        source.explain(result, self.hw.filename)
+        graded = grade(GradeRequest(
+            homework=self.hw, submission=self.path, seed=0, include_hidden=False,
+            only=(name,) if name else (), case_id=case, replay=Replay("notebook")))
+        result = graded.result
         label = name or "all exercises"
         lines = [render(result, title=f"{self.hw.id} — {label}  [{os.path.basename(self.path)}"
                                       " as saved, public checks]")]
-        lines += [f"  note: {note}" for note in source.notes]
+        new_notes = [n for n in graded.notes if n not in self._notes_shown]
+        self._notes_shown.update(new_notes)
+        lines += [f"  note: {note}" for note in new_notes]
         lines += [f"  WARNING: {w}" for w in warnings]
         return NotebookCheck(name=label, score=result.score, possible=result.max_score,
                              summary="\n".join(lines), result=result, warnings=warnings)
@@ -130,10 +129,6 @@ class Notebook:
     def check_all(self):
         """Run every public check of the homework."""
         return self.check(None)
-
-    @staticmethod
-    def _rerun_hint(check, case):
-        return f"grader.check({check.id!r}, case={case.id!r})"
 
     def _unsaved_warning(self):
         """A warning when the kernel ran code after the last save that the file lacks."""

@@ -38,6 +38,7 @@ import secrets
 import numpy as np
 
 from . import engine, homeworks, nbgen
+from .checks import judges
 from .checks.registry import single_call
 from .sandbox import callables as callables_module
 
@@ -107,20 +108,20 @@ def _tolerance(tol, case, index=None):
 
 def _comparison(check, case):
     """How the exported test judges one case: ``dict(kind=..., ...)`` (see ``_run`` below)."""
-    judge = check.judge
-    if getattr(judge, "raises", None):
-        if "." in judge.raises:
+    info = judges.info_of(check.judge)
+    if info.raises:
+        if "." in info.raises:
             raise NotExportable("it expects an exception class that is not a builtin")
-        return {"kind": "raises", "name": judge.raises}
+        return {"kind": "raises", "name": info.raises}
     if check.expected is None:
         raise NotExportable("it has no expected value (a property or a statistical test)")
-    if getattr(judge, "exact_int", False):
+    if info.exact_int:
         return {"kind": "exact_int"}
-    tolerance = getattr(judge, "tolerance", None)
+    tolerance = info.tolerance
     if tolerance is None:
         raise NotExportable("its judge is not a tolerance comparison with the reference")
     rtol, atol = tolerance
-    names = getattr(judge, "names", None)
+    names = info.parts
     if names is None:
         return {"kind": "close", "tolerance": (_tolerance(rtol, case), _tolerance(atol, case))}
     return {"kind": "parts", "names": list(names),

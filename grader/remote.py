@@ -29,9 +29,9 @@ def grade_remote(job):
     """Grade ``job`` (the batch's job, with ``course`` bytes) in this machine's grading
     process for its bundle; returns the outcome of ``grade_in_process``."""
     folder = bundle.unpack(job["course"])
-    message = {k: v for k, v in job.items() if k not in ("course", "content", "workdir")}
-    message["content"] = (None if job["content"] is None
-                          else base64.b64encode(job["content"]).decode("ascii"))
+    message = {k: v for k, v in job.items() if k not in ("course", "files", "workdir")}
+    message["files"] = {rel: base64.b64encode(data).decode("ascii")
+                        for rel, data in job["files"].items()}
     started = time.monotonic()
     key = (folder, threading.get_ident())
     with _LOCK:
@@ -80,8 +80,7 @@ def serve():
     sys.stdout = sys.stderr
     for line in sys.stdin:
         job = json.loads(line)
-        if job["content"] is not None:
-            job["content"] = base64.b64decode(job["content"])
+        job["files"] = {rel: base64.b64decode(data) for rel, data in job["files"].items()}
         out.write(json.dumps(grade_in_process(job)) + "\n")
         out.flush()
 

@@ -1,5 +1,32 @@
 """Grading results as plain data. Reporters turn them into text, JSON or CSV."""
+import enum
 from dataclasses import asdict, dataclass, field
+
+
+class Status(str, enum.Enum):
+    """What happened to one submission: the word in grades.csv, results.json
+    (``extra_data.status``) and the batch summary.
+
+    ``graded``: every check ran. ``timeout``: some checks (or the import) ran out of
+    time and scored zero. ``import_failed``: the module did not import. ``no_module``: no
+    gradable module (missing, misnamed, a link, a FIFO, too large...; the reason says
+    which). ``grader_error`` / ``grader_timeout``: the grader itself failed or was stopped
+    (no grade; rerun the batch).
+    """
+    GRADED = "graded"
+    TIMEOUT = "timeout"
+    IMPORT_FAILED = "import_failed"
+    NO_MODULE = "no_module"
+    GRADER_ERROR = "grader_error"
+    GRADER_TIMEOUT = "grader_timeout"
+
+    def __str__(self):
+        return self.value
+
+    @property
+    def has_grade(self) -> bool:
+        """True when the submission received a score (possibly zero)."""
+        return self not in (Status.GRADER_ERROR, Status.GRADER_TIMEOUT)
 
 
 @dataclass

@@ -1,23 +1,23 @@
-"""Finding the student's module in a submission (a folder, a .py or an .ipynb file).
+"""A notebook as a module, and failures reported back as notebook cells.
 
 A notebook is turned into a module the way the course spec says: code cells in
 order; lines whose first non-blank character is ``%`` or ``!`` dropped; a cell
-that starts with a ``%%`` cell magic dropped whole (each drop is noted in the
+that starts with a ``%%`` cell magic dropped whole (each drop is noted once in the
 feedback). Top-level statements that only drive the notebook API
 (``from grader.notebook import Notebook``, ``grader = Notebook(...)``,
 ``grader.check(...)``, and the same with ``otter``) are dropped too: the
 grader is not importable where student code runs, and a check call has nothing
 to do in a graded run. Dropped lines become blank lines and each cell starts
 with a marker comment, so a line of the module maps back to a cell: failures
-are reported as "notebook cell N, line M" (cells counted from the top,
-markdown cells included, as they appear on screen).
+are reported as "code cell K (`its first line`), line M", K counting code cells
+only, in the order Jupyter runs them.
 """
+from __future__ import annotations
+
 import ast
 import bisect
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 
 
@@ -29,34 +29,43 @@ API_MODULES = ("grader", "otter")
 API_METHODS = ("check", "check_all", "export", "run_tests")
 
 
-@dataclass
-class Source:
-    """The module file to grade and notes about how it was obtained.
+@dataclass(frozen=True)
+class CellStart:
+    """Where a code cell starts in the module: its first module line, its number among the
+    code cells (1-based) and its first non-blank line (quoted in the feedback)."""
+    line: int
+    number: int
+    first_line: str
 
-    ``cells`` (notebooks only) lists ``(first module line, cell number)`` in order.
-    """
-    path: str
-    origin: str
+
+@dataclass
+class NotebookModule:
+    """A submission's module text; for a notebook, the ``notes`` about dropped lines and
+    the ``cells`` that map module lines back to code cells (empty for a .py file)."""
+    source: str
     notes: list = field(default_factory=list)
-    temporary: bool = False
     cells: list = field(default_factory=list)
 
-    def cleanup(self):
-        if self.temporary and os.path.exists(self.path):
-            os.unlink(self.path)
-
-    def locate(self, line):
-        """``(cell number, line in the cell)`` of a module line, or ``None`` for a .py file."""
+    def locate(self, line: int):
+        """``(CellStart, line in the cell)`` of a module line, or ``None``."""
         if not self.cells:
             return None
-        i = bisect.bisect_right([first for first, _ in self.cells], line) - 1
+        i = bisect.bisect_right([c.line for c in self.cells], line) - 1
         if i < 0:
             return None
-        first, number = self.cells[i]
-        return number, line - first
+        return self.cells[i], line - self.cells[i].line
 
-    def explain(self, result, module_file):
-        """Rewrite ``module_file`` line references in ``result`` as notebook cell references.
+    def cell_name(self, line: int) -> str | None:
+        """``code cell K (`first line`), line M`` for a module line (None outside the cells)."""
+        where = self.locate(line)
+        if where is None:
+            return None
+        cell, offset = where
+        quoted = f" (`{cell.first_line}`)" if cell.first_line else ""
+        return f"code cell {cell.number}{quoted}, line {offset}"
+
+    def explain(self, result, module_file: str):
+        """Rewrite ``module_file`` line references in ``result`` as code cell references.
 
         Also says which cell stopped the import (the ``<module>`` frame, or the
         line of a syntax error). Does nothing for a .py submission.
@@ -66,8 +75,7 @@ class Source:
         name = re.escape(module_file)
 
         def cell_ref(match):
-            where = self.locate(int(match.group("line")))
-            return match.group(0) if where is None else f"notebook cell {where[0]}, line {where[1]}"
+            return self.cell_name(int(match.group("line"))) or match.group(0)
 
         frame = re.compile(rf'File "{name}", line (?P<line>\d+)')
         inline = re.compile(rf"\({name}, line (?P<line>\d+)\)")
@@ -79,9 +87,11 @@ class Source:
         if result.import_status != "ok":
             top = re.findall(rf'File "{name}", line (\d+), in <module>', result.import_where)
             line = top[-1] if top else next(iter(inline.findall(result.import_message)), None)
-            cell = self.locate(int(line)) if line is not None else None
-            if cell is not None:
-                result.import_message = (f"notebook cell {cell[0]} failed at top level: "
+            where = self.locate(int(line)) if line is not None else None
+            if where is not None:
+                cell = where[0]
+                quoted = f" (`{cell.first_line}`)" if cell.first_line else ""
+                result.import_message = (f"code cell {cell.number}{quoted} failed at top level: "
                                          f"{rewrite(result.import_message)}")
             else:
                 result.import_message = rewrite(result.import_message)
@@ -93,14 +103,6 @@ class Source:
             else:
                 check.message = rewrite(check.message)
         return result
-
-
-@dataclass
-class NotebookModule:
-    """A notebook turned into module text: ``source``, ``notes`` and ``cells`` (see ``Source``)."""
-    source: str
-    notes: list
-    cells: list
 
 
 def _api_lines(text, names):
@@ -135,101 +137,52 @@ def _api_lines(text, names):
     return drop
 
 
-def notebook_to_module(path):
-    """The ``NotebookModule`` of a notebook file; raises ``SubmissionError`` if malformed."""
+def _first_line(lines):
+    """The first non-blank line of a cell, clipped and printable (quoted in feedback)."""
+    text = next((ln.strip() for ln in lines if ln.strip()), "")
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def notebook_to_module(data: bytes, shown: str) -> NotebookModule:
+    """The ``NotebookModule`` of a notebook's bytes; raises ``SubmissionError`` (naming
+    ``shown``) when it is malformed. Cells are numbered among code cells only."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            nb = json.load(fh)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SubmissionError(f"{path} is not a readable notebook ({exc}); "
+        nb = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise SubmissionError(f"{shown} is not a readable notebook ({str(exc)[:200]}); "
                               "save it again from Jupyter or submit the .py file") from None
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
-        raise SubmissionError(f"{path} has no list of cells: is it really a .ipynb notebook?")
-    chunks, notes, starts, names, line = [], [], [], {"grader"}, 1
-    for number, cell in enumerate(cells, start=1):
+        raise SubmissionError(f"{shown} has no list of cells: is it really a .ipynb notebook?")
+    chunks, notes, starts, names, line, number = [], [], [], {"grader"}, 1, 0
+    for position, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
-            raise SubmissionError(f"{path}: cell {number} is not a notebook cell; "
+            raise SubmissionError(f"{shown}: cell {position} is not a notebook cell; "
                                   "save it again from Jupyter or submit the .py file")
         if cell.get("cell_type") != "code":
             continue
+        number += 1
         text = cell.get("source", "")
         if isinstance(text, list) and all(isinstance(t, str) for t in text):
             text = "".join(text)
         elif not isinstance(text, str):
-            raise SubmissionError(f"{path}: cell {number} has no readable source")
+            raise SubmissionError(f"{shown}: code cell {number} has no readable source")
         lines = text.splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
-            notes.append(f"cell {number}: dropped (cell magic {lines[0].split()[0]})")
+            notes.append(f"code cell {number}: dropped (cell magic {lines[0].split()[0][:40]})")
             continue
         kept = []
         for raw in lines:
             if raw.lstrip().startswith(("%", "!")):
-                notes.append(f"cell {number}: dropped line {raw.strip()[:60]!r}")
+                notes.append(f"code cell {number}: dropped line {raw.strip()[:60]!r}")
                 kept.append("")
                 continue
             kept.append(raw)
         api = _api_lines("\n".join(kept), names)
         kept = ["" if i in api else raw for i, raw in enumerate(kept, start=1)]
-        starts.append((line, number))
-        chunk = f"# --- notebook cell {number} ---\n" + "\n".join(kept) + "\n"
+        starts.append(CellStart(line, number, _first_line(lines)))
+        chunk = f"# --- code cell {number} ---\n" + "\n".join(kept) + "\n"
         chunks.append(chunk)
         line += chunk.count("\n")
     return NotebookModule("".join(chunks), notes, starts)
-
-
-def notebook_to_source(path):
-    """(python source, notes) of a notebook file; raises ``SubmissionError`` if malformed."""
-    module = notebook_to_module(path)
-    return module.source, module.notes
-
-
-def _is_untouched_stub(hw, path):
-    """True when ``path`` is byte for byte the stub module that students were given."""
-    from .homeworks import PROJECT_ROOT
-    stub = os.path.join(PROJECT_ROOT, "assignments", hw.filename)
-    try:
-        if os.path.samefile(path, stub):  # `make check` on the working copy itself
-            return False
-        with open(path, "rb") as mine, open(stub, "rb") as given:
-            return mine.read() == given.read()
-    except OSError:
-        return False
-
-
-def find_source(hw, submission):
-    """The ``Source`` to grade for homework ``hw`` in ``submission`` (folder or file)."""
-    if not os.path.exists(submission):
-        raise FileNotFoundError(f"{submission} does not exist")
-    if os.path.isdir(submission):
-        py = os.path.join(submission, hw.filename)
-        nb = os.path.join(submission, hw.module + ".ipynb")
-        if os.path.isfile(py) and os.path.isfile(nb):
-            # Both (the assignments folder ships both): an untouched stub module loses;
-            # otherwise the one the student saved last.
-            if _is_untouched_stub(hw, py):
-                newer, why = nb, f"{hw.filename} is the unchanged stub"
-            else:
-                newer = nb if os.path.getmtime(nb) > os.path.getmtime(py) else py
-                why = "the one saved last"
-            source = _from_notebook(nb) if newer == nb else Source(py, py)
-            source.notes.insert(0, f"both {hw.filename} and {hw.module}.ipynb are present: "
-                                f"graded {os.path.basename(newer)}, {why}")
-            return source
-        if os.path.isfile(py):
-            return Source(py, py)
-        if os.path.isfile(nb):
-            return _from_notebook(nb)
-        raise SubmissionError(f"{submission} holds neither {hw.filename} nor {hw.module}.ipynb: "
-                              "submit the homework file under exactly that name")
-    if submission.endswith(".ipynb"):
-        return _from_notebook(submission)
-    return Source(submission, submission)
-
-
-def _from_notebook(path):
-    module = notebook_to_module(path)
-    fd, tmp = tempfile.mkstemp(prefix="notebook-", suffix=".py")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(module.source)
-    return Source(tmp, path, notes=module.notes, temporary=True, cells=module.cells)

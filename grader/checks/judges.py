@@ -2,14 +2,54 @@
 
 ``outputs`` is the list of plain values that the case's program returned (one
 per call that is not saved), or a ``Raised`` when the program raised and the
-judge is marked ``judges_exceptions = True`` (see ``raises``); ``expected``
-comes from the trusted side.
+judge's ``JudgeInfo`` says ``judges_exceptions`` (see ``raises``); ``expected``
+comes from the trusted side. The judges built here are ``Judge`` objects whose
+``info`` (a ``JudgeInfo``) says what they compare, for the engine and for exporters
+(``otter_export.py``); a check may also use any plain function as its judge.
 A tolerance may be a number or a function of the case (to scale ``atol`` with
 the size of the inputs, as the course spec promises).
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
 import numpy as np
 
 from ..compare.numeric import PASS, Verdict, as_sequence, compare_arrays, is_exact_int
+
+
+@dataclass(frozen=True)
+class JudgeInfo:
+    """What a judge compares: ``tolerance`` ``(rtol, atol)`` (numbers, per-part tuples or
+    functions of the case), ``parts`` (names of a tuple result), ``raises`` (the exception
+    class required), ``exact_int`` (an exact Python int), ``judges_exceptions`` (the judge
+    receives a ``Raised`` when the case raised, instead of the case failing as an error)."""
+    tolerance: tuple | None = None
+    parts: tuple[str, ...] | None = None
+    raises: str | None = None
+    exact_int: bool = False
+    judges_exceptions: bool = False
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A judge function with its ``JudgeInfo``; called like the function."""
+    compare: Callable[[Any, Any, Any], Verdict]
+    info: JudgeInfo = JudgeInfo()
+
+    def __call__(self, case, outputs, expected) -> Verdict:
+        return self.compare(case, outputs, expected)
+
+    @property
+    def judges_exceptions(self) -> bool:
+        """Whether the judge receives a ``Raised`` (see ``JudgeInfo``)."""
+        return self.info.judges_exceptions
+
+
+def info_of(judge) -> JudgeInfo:
+    """The ``JudgeInfo`` of any judge (a plain function judges values only)."""
+    return judge.info if isinstance(judge, Judge) else JudgeInfo()
 
 
 def _resolve(tol, case):
@@ -21,8 +61,7 @@ def close(*, rtol=1e-6, atol=1e-9, name="result"):
     def judge(case, outputs, expected):
         return compare_arrays(expected, outputs[0], rtol=_resolve(rtol, case),
                               atol=_resolve(atol, case), name=name)
-    judge.tolerance = (rtol, atol)
-    return judge
+    return Judge(judge, JudgeInfo(tolerance=(rtol, atol)))
 
 
 def close_tuple(names, *, rtol=1e-6, atol=1e-9):
@@ -46,9 +85,7 @@ def close_tuple(names, *, rtol=1e-6, atol=1e-9):
             if not verdict.passed:
                 return verdict
         return PASS
-    judge.tolerance = (rtol, atol)  # read back by exporters (otter_export.py)
-    judge.names = tuple(names)
-    return judge
+    return Judge(judge, JudgeInfo(tolerance=(rtol, atol), parts=tuple(names)))
 
 
 def all_of(*judges):
@@ -68,7 +105,7 @@ class Raised:
     """What a case's program raised instead of returning.
 
     The engine hands it to a judge in place of the outputs list, but only to judges
-    marked ``judges_exceptions = True`` (any other judge never sees a raise: the
+    whose ``JudgeInfo`` says ``judges_exceptions`` (any other judge never sees a raise: the
     case fails as an error). ``types`` are the qualified class names along the
     exception's MRO, most derived first; ``message`` is ``"Type: text"``.
     """
@@ -104,9 +141,7 @@ def raises(name):
                                 f"{name} (raise it explicitly: `raise {name}(...)`)")
         got = outputs[-1] if outputs else None
         return Verdict.fail(f"returned {_short(got)} instead of raising {name}")
-    judge.judges_exceptions = True
-    judge.raises = name  # read back by exporters (otter_export.py)
-    return judge
+    return Judge(judge, JudgeInfo(raises=name, judges_exceptions=True))
 
 
 def exact_int(*, name="result"):
@@ -132,8 +167,7 @@ def exact_int(*, name="result"):
         if got != expected:
             return Verdict.fail(f"{name} is {_int_text(got)}, expected {_int_text(expected)}")
         return PASS
-    judge.exact_int = True  # read back by exporters (otter_export.py)
-    return judge
+    return Judge(judge, JudgeInfo(exact_int=True))
 
 
 def _int_text(value):

@@ -129,6 +129,7 @@ def course_files(hw):
     project = ["tests/__init__.py", "tests/public/__init__.py", "tests/hidden/__init__.py",
                f"tests/public/{hw.filename}", f"tests/public/data/{hw.module}.json",
                f"tests/hidden/{hw.filename}", f"solutions/{hw.filename}", *hw.data_files,
+               f"assignments/{hw.filename}",  # the stub: which of .py/.ipynb was changed
                *hw.grader_data_files]
     for here, dirs, names in os.walk(os.path.join(PROJECT_ROOT, "grader")):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
@@ -163,8 +164,6 @@ def run(args):
 
 
 def needs_torch(hw):
-    """Whether grading ``hw`` needs torch: the homework says so, its worker preloads it, or a
-    check (public or hidden) uses it on the trusted side (hw3's autograd judges)."""
-    from ..homeworks import load_checks
-    return bool(hw.needs_torch or "torch" in getattr(hw, "worker_preload", ())
-                or any(c.needs_torch for c in load_checks(hw, include_hidden=True)))
+    """Whether grading ``hw`` needs torch (the rule lives in ``grading.requires_torch``)."""
+    from ..grading import requires_torch
+    return requires_torch(hw)

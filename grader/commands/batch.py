@@ -1,8 +1,18 @@
 """``batch``: grade a whole class → ``grades.csv``, per-student ``results.json`` and feedback.
 
-Each submission is one job: its module's bytes go to a private temporary folder and it
-is graded by the same path as ``python -m grader grade`` (and Gradescope), under a
-wall-clock budget. Executors:
+Output layout (student names can never shadow the batch's own files)::
+
+    OUTDIR/grades.csv                    the gradebook (one row per student)
+    OUTDIR/batch.json                    the homework and seed of this OUTDIR
+    OUTDIR/students/<key>/results.json   Gradescope's schema, extra_data.status and .reason
+    OUTDIR/students/<key>/feedback.md    what a student reads
+    OUTDIR/students/<key>/submission/    the module file(s) graded: every "rerun this case"
+                                         line points here, and it stays after the batch
+
+``<key>`` is the submission's folder or file name (or its export folder), sanitized.
+Each submission is resolved by ``intake`` on this machine (the same rule as every face),
+its module files are kept under ``submission/``, and one job grades them through
+``grading.grade`` under a wall-clock budget. Executors:
 - ``local`` (default): J threads of this process. Student code still runs in a fresh
   sandboxed worker per submission (forked from the pre-imported template); only the
   trusted side (cases, expected values, judging) runs here, where the expected values
@@ -10,12 +20,15 @@ wall-clock budget. Executors:
 - ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time),
   for when the grader's own process should also be separate per student.
 - ``dask://HOST:PORT`` (the optional ``distributed`` extra): the ``processes`` jobs on a
-  Dask cluster, through the same ``concurrent.futures`` interface. A job that fails, hangs or crashes the grader yields
-its own row with a status and reason. Every file is written atomically; a student whose
-``results.json`` records the same seed and submission hash is skipped on the next run
-(unless ``--regrade``), so an interrupted batch resumes where it stopped.
+  Dask cluster, through the same ``concurrent.futures`` interface.
+A job that fails, hangs or crashes the grader yields its own row with a status and reason.
+Every file is written atomically; a student whose ``results.json`` records the same seed
+and submission hash is skipped on the next run (unless ``--regrade``), so an interrupted
+batch resumes where it stopped. Exit code: 0 when at least one submission was graded,
+1 when none was (or for bad input, detected before any grading).
 """
 import concurrent.futures
+import hashlib
 import json
 import os
 import shutil
@@ -27,18 +40,22 @@ import threading
 import time
 import traceback
 
-from .. import bundle, engine, homeworks, remote, roster
+from .. import bundle, engine, homeworks, intake, remote, roster
+from ..grading import GradeRequest, Replay, budget_seconds, grade
 from ..homeworks import PROJECT_ROOT, load_checks
 from ..reporters import gradebook
 from ..reporters.gradescope import write_json_atomic
+from ..results import Status
 from . import report
-from .common import resolve_seed
-from .grade import grade_submission, rerun_hint, results_document
+from .common import positive, resolve_seed, writable_folder
 
 HELP = "grade a class: folder of submissions or Gradescope export zip → grades.csv + feedback"
 STATE_FILE = "batch.json"
+GRADEBOOK = "grades.csv"
+STUDENTS_DIR = "students"
 WORK_DIR = ".work"  # the jobs' own files, inside OUTDIR: hidden from every student's code
 STDERR_TAIL = 3000
+GRADED_STATUSES = (Status.GRADED, Status.TIMEOUT, Status.IMPORT_FAILED)
 
 
 def add_arguments(parser):
@@ -48,14 +65,15 @@ def add_arguments(parser):
                         help="folder of per-student folders or .py/.ipynb files, or the zip "
                         "of Gradescope's Export Submissions")
     parser.add_argument("--out", required=True, metavar="OUTDIR",
-                        help="folder for grades.csv and one folder per student")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="J",
-                        help="submissions graded at a time (default: the number of cores)")
+                        help="folder for grades.csv, batch.json and students/<id>/")
+    parser.add_argument("--jobs", "-j", type=positive(int), default=os.cpu_count() or 1,
+                        metavar="J", help="submissions graded at a time (default: the number "
+                        "of cores)")
     parser.add_argument("--seed", type=int, help="base seed of the hidden cases (default: the "
                         "seed of the previous run in OUTDIR, else random; always recorded)")
     parser.add_argument("--regrade", action="store_true",
-                        help="grade again the students already graded with this seed")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="grade everyone again (also needed to change OUTDIR's seed)")
+    parser.add_argument("--timeout", type=positive(float), default=None, metavar="SECONDS",
                         help="wall-clock budget of one submission (default: from the "
                         "homework's limits)")
     parser.add_argument("--executor", default="local", metavar="EXECUTOR",
@@ -93,29 +111,53 @@ def stop_running_jobs():
         _stop(proc)
 
 
-def grade_job(job):
-    """Grade one submission; returns plain data: ``{"doc": results.json or None, "error": str}``.
+def _materialize(job, tmp):
+    """Write the job's module files into ``tmp/submission``; returns that folder."""
+    folder = os.path.join(tmp, "submission")
+    os.makedirs(folder)
+    for rel, content in job["files"].items():
+        path = os.path.join(folder, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(content)
+    return folder
 
-    ``job`` holds ``homework``, ``seed``, ``kind`` (.py/.ipynb), ``content`` (bytes or None),
-    ``origin`` (shown in rerun hints), ``hide`` (folders the student's code must not see),
-    ``timeout`` (seconds) and ``workdir`` (a hidden folder for the job's files, used when it
-    exists on the machine that runs the job). Never raises for the submission's faults.
-    """
+
+def _request(job, folder, budget):
     hw = homeworks.get(job["homework"])
-    started = time.monotonic()
+    return GradeRequest(homework=hw, submission=folder, seed=job["seed"],
+                        hide=tuple(job.get("hide", ())), display_name=job["origin"],
+                        replay=Replay("grade", target=job["rerun_path"]),
+                        budget_seconds=budget, problem=job["problem"])
+
+
+def _tmp(job):
     workdir = job.get("workdir")
-    tmp = tempfile.mkdtemp(prefix="grader-batch-",
-                           dir=workdir if workdir and os.path.isdir(workdir) else None)
+    return tempfile.mkdtemp(prefix="grader-batch-",
+                            dir=workdir if workdir and os.path.isdir(workdir) else None)
+
+
+def grade_job(job):
+    """The ``processes``/Dask job: grade one submission in a fresh ``python -m grader grade``.
+
+    ``job`` holds ``homework``, ``seed``, ``files`` ({path in the submission: bytes}),
+    ``problem`` (why it cannot be graded, or ''), ``origin`` (its display name),
+    ``rerun_path`` (the kept copy rerun commands name), ``hide`` (folders the student's
+    code must not see), ``timeout`` (seconds) and ``workdir`` (a hidden folder for the
+    job's files, used when it exists where the job runs). Returns plain data:
+    ``{"doc": results.json or None, "status": str, "error": str, ...}``.
+    """
+    if job["problem"]:  # nothing of the student's runs: grade it here
+        return grade_in_process(job)
+    started = time.monotonic()
+    tmp = _tmp(job)
     try:
-        folder = os.path.join(tmp, "submission")
-        os.makedirs(folder)
-        if job["content"] is not None:
-            with open(os.path.join(folder, hw.module + job["kind"]), "wb") as fh:
-                fh.write(job["content"])
+        folder = _materialize(job, tmp)
         out = os.path.join(tmp, "out", "results.json")
         os.makedirs(os.path.dirname(out))
-        cmd = [sys.executable, "-m", "grader", "grade", hw.id, folder, "--out", out,
-               "--seed", str(job["seed"]), "--quiet"]
+        cmd = [sys.executable, "-m", "grader", "grade", job["homework"], folder, "--out", out,
+               "--seed", str(job["seed"]), "--quiet", "--name", job["origin"],
+               "--rerun-path", job["rerun_path"]]
         for path in job.get("hide", ()):
             cmd += ["--hide", path]
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
@@ -128,7 +170,7 @@ def grade_job(job):
         except subprocess.TimeoutExpired:
             _stop(proc)
             proc.communicate()
-            return {"doc": None, "status": "grader_timeout",
+            return {"doc": None, "status": Status.GRADER_TIMEOUT.value,
                     "error": f"grading took longer than {job['timeout']:g} s and was stopped",
                     "seconds": time.monotonic() - started}
         finally:
@@ -137,51 +179,35 @@ def grade_job(job):
         err = err.decode("utf-8", "replace")[-STDERR_TAIL:]
         if proc.returncode != 0 or not os.path.exists(out):
             last = err.strip().splitlines()[-1] if err.strip() else ""
-            return {"doc": None, "status": "grader_error",
+            return {"doc": None, "status": Status.GRADER_ERROR.value,
                     "error": f"the grader exited with code {proc.returncode}: {last}",
                     "log": err, "seconds": time.monotonic() - started}
         with open(out, encoding="utf-8") as fh:
-            text = fh.read()
-        text = text.replace(json.dumps(folder)[1:-1], json.dumps(job["origin"])[1:-1])
-        return {"doc": json.loads(text), "status": "ok", "error": "",
+            doc = json.load(fh)
+        return {"doc": doc, "status": doc["extra_data"]["status"], "error": "",
                 "seconds": time.monotonic() - started}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _materialize(job, hw, tmp):
-    """Write the job's module into a private folder under ``tmp``; returns the folder."""
-    folder = os.path.join(tmp, "submission")
-    os.makedirs(folder)
-    if job["content"] is not None:
-        with open(os.path.join(folder, hw.module + job["kind"]), "wb") as fh:
-            fh.write(job["content"])
-    return folder
-
-
 def grade_in_process(job):
-    """The ``local`` executor's job: ``grade_job``'s result, graded by this process's engine.
+    """The ``local`` executor's job: ``grade_job``'s result, graded by this process.
 
-    The budget ``job["timeout"]`` becomes the engine's deadline: checks not started in time
-    score zero as ``timeout``. Never raises for the submission's faults.
+    The budget ``job["timeout"]`` bounds the grading: checks not started in time score
+    zero as ``timeout``. Never raises for the submission's faults.
     """
-    hw = homeworks.get(job["homework"])
     started = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix="grader-batch-")
+    tmp = _tmp(job)
     try:
-        folder = _materialize(job, hw, tmp)
-        result, notes = grade_submission(
-            hw, folder, seed=job["seed"], hide=tuple(job.get("hide", ())),
-            rerun=rerun_hint(hw.id, job["origin"], job["seed"]),
-            deadline=started + job["timeout"])
-        text = json.dumps(results_document(result, notes))
-        text = text.replace(json.dumps(folder)[1:-1], json.dumps(job["origin"])[1:-1])
-        return {"doc": json.loads(text), "status": "ok", "error": "",
+        folder = _materialize(job, tmp)
+        graded = grade(_request(job, folder, job["timeout"]))
+        return {"doc": graded.document(), "status": graded.status.value, "error": "",
                 "seconds": time.monotonic() - started}
     except engine.GradingInterrupted:
         raise
     except Exception as exc:  # noqa: BLE001 - a grader fault: this student's row says so
-        return {"doc": None, "status": "grader_error", "error": f"{type(exc).__name__}: {exc}",
+        return {"doc": None, "status": Status.GRADER_ERROR.value,
+                "error": f"{type(exc).__name__}: {exc}",
                 "log": traceback.format_exc()[-STDERR_TAIL:],
                 "seconds": time.monotonic() - started}
     finally:
@@ -189,12 +215,6 @@ def grade_in_process(job):
 
 
 # --- the batch (trusted side, on the instructor's machine) --------------------------------
-
-def default_timeout(hw, checks):
-    """A budget no honest submission reaches: import, then every check at its time limit."""
-    per_check = [c.seconds or hw.limits.call_seconds for c in checks]
-    return 60.0 + 2 * hw.limits.import_seconds + 3 * sum(per_check)
-
 
 def _executor(spec, jobs):
     """(concurrent.futures executor, Dask client or None) for ``--executor``."""
@@ -231,40 +251,68 @@ def _cached(path, seed, digest):
             doc = json.load(fh)
     except (OSError, ValueError):
         return None
-    batch = doc.get("extra_data", {}).get("batch", {})
+    extra = doc.get("extra_data", {}) if isinstance(doc, dict) else {}
+    batch = extra.get("batch", {})
+    if "status" not in extra:  # written by an older grader: grade again
+        return None
     return doc if batch.get("seed") == seed and batch.get("sha256") == digest else None
 
 
-def _status(doc, sub):
-    """(status, reason) of a graded document."""
-    import_status = doc.get("extra_data", {}).get("import_status", "ok")
-    if import_status == "ok":
-        return "graded", ""
-    first = next((t["output"] for t in doc.get("tests", []) if t.get("output")), "")
-    reason = first.strip().splitlines()[0][:300] if first.strip() else import_status
-    if sub.module_path is None:
-        return "no_module", sub.reason
-    return import_status, reason
+class Prepared:
+    """A submission ready to grade: its module files (kept under OUTDIR), problem and hash."""
+
+    def __init__(self, hw, sub, out):
+        self.sub = sub
+        self.folder = os.path.join(out, STUDENTS_DIR, sub.key)
+        self.kept = os.path.join(self.folder, "submission")
+        self.problem, self.files = sub.problem, {}
+        if sub.path is not None:
+            found = intake.resolve(hw, sub.path)
+            self.files = {c.relpath: c.content for c in found.found}
+            if not os.path.isdir(sub.path):  # a flat file of any name: kept under its module name
+                self.files = {(hw.module + ".ipynb" if c.is_notebook else hw.filename): c.content
+                              for c in found.found}
+            self.problem = "" if found.candidates else found.problem
+        digest = hashlib.sha256(self.problem.encode())
+        for rel, content in sorted(self.files.items()):
+            digest.update(b"\0" + rel.encode() + b"\0" + hashlib.sha256(content).digest())
+        self.digest = digest.hexdigest()
+
+    def keep(self):
+        """Write the module files under ``students/<key>/submission/`` (what reruns name)."""
+        shutil.rmtree(self.kept, ignore_errors=True)
+        for rel, content in self.files.items():
+            path = os.path.join(self.kept, *rel.split("/"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(content)
+
+    def job(self, hw, seed, hide, timeout, out):
+        """The plain-data job of this submission (see ``grade_job``)."""
+        return {"homework": hw.id, "seed": seed, "files": self.files, "problem": self.problem,
+                "origin": self.sub.origin, "rerun_path": self.kept, "hide": hide,
+                "timeout": timeout, "workdir": os.path.join(out, WORK_DIR)}
 
 
 def _rows(sub, doc, outcome, exercises):
     """Gradebook rows (one per student of the submission)."""
     base = {"submission": sub.key}
     if doc is not None:
-        status, reason = _status(doc, sub)
+        extra = doc["extra_data"]
         points = gradebook.exercise_points(doc)
+        reason = "; ".join(r for r in (extra.get("reason", ""), *sub.flags) if r)
         base.update(total=float(doc["score"]),
                     max=sum(float(t["max_score"]) for t in doc["tests"]),
-                    status=status, reason=reason, graded=True)
+                    status=Status(extra["status"]), reason=reason, graded=True)
         base.update({name: points.get(name, (0.0, 0.0))[0] for name in exercises})
     else:
-        base.update(total="", max="", status=outcome["status"], reason=outcome["error"],
-                    graded=False)
+        base.update(total="", max="", status=Status(outcome["status"]),
+                    reason="; ".join([outcome["error"], *sub.flags]), graded=False)
     return [dict(base, id=s.id, name=s.name, email=s.email) for s in sub.students]
 
 
-def _write_student(out, sub, doc, hw):
-    folder = os.path.join(out, sub.key)
+def _write_student(prepared, doc, hw):
+    folder, sub = prepared.folder, prepared.sub
     who = ", ".join(s.name or s.id for s in sub.students)
     gradebook.write_text_atomic(os.path.join(folder, "feedback.md"),
                                 gradebook.feedback_markdown(doc, who=who,
@@ -274,57 +322,87 @@ def _write_student(out, sub, doc, hw):
         os.unlink(os.path.join(folder, "error.json"))
 
 
+def _seed(args, out):
+    """The seed of this run; refuses to change OUTDIR's seed without ``--regrade``."""
+    previous = _previous_seed(out)
+    if args.seed is not None and previous is not None and args.seed != previous \
+            and not args.regrade:
+        raise roster.RosterError(
+            f"{out} was graded with seed {previous}: to regrade everyone with seed {args.seed} "
+            "add --regrade, or choose another --out")
+    return resolve_seed(args.seed if args.seed is not None else previous)
+
+
 def run(args):
     """Run ``python -m grader batch``; returns the exit code."""
     hw = homeworks.get(args.homework)
     out = os.path.abspath(args.out)
-    seed = resolve_seed(args.seed if args.seed is not None else _previous_seed(out))
+    if not os.path.exists(args.submissions):
+        raise FileNotFoundError(f"submissions {args.submissions} do not exist")
+    if args.executor not in ("", "local", "processes") and \
+            not args.executor.startswith("dask://"):
+        raise roster.RosterError(f"unknown executor {args.executor!r}: use local, processes or "
+                                 "dask://HOST:PORT")
+    writable_folder(out)  # before any grading
+    seed = _seed(args, out)
     checks = load_checks(hw, include_hidden=True)
     exercises = list(dict.fromkeys(c.exercise for c in checks))
     maxima = {name: sum(c.points for c in checks if c.exercise == name) for name in exercises}
-    timeout = args.timeout or default_timeout(hw, checks)
-    os.makedirs(os.path.join(out, WORK_DIR), mode=0o700, exist_ok=True)
+    timeout = args.timeout or budget_seconds(hw, checks)
     scratch = tempfile.mkdtemp(prefix="grader-batch-export-")
     try:
-        subs = [s for s in roster.collect(hw, args.submissions, scratch)  # not OUTDIR itself
+        subs = [s for s in roster.collect(args.submissions, scratch)  # not OUTDIR itself
                 if not (s.origin == out or s.origin.startswith(out + os.sep))]
+        os.makedirs(os.path.join(out, WORK_DIR), mode=0o700, exist_ok=True)
         write_json_atomic(os.path.join(out, STATE_FILE), {"homework": hw.id, "seed": seed})
         hide = sorted({out, scratch, os.path.abspath(args.submissions if os.path.isdir(
             args.submissions) else os.path.dirname(os.path.abspath(args.submissions)))})
         print(f"{hw.id}: {len(subs)} submission(s) from {args.submissions}, seed {seed}",
               file=sys.stderr)
+        prepared = [Prepared(hw, sub, out) for sub in subs]
         results, todo = {}, []
-        for sub in subs:
-            digest = sub.sha256()
-            doc = None if args.regrade else _cached(os.path.join(out, sub.key, "results.json"),
-                                                    seed, digest)
+        for one in prepared:
+            doc = None if args.regrade else _cached(
+                os.path.join(one.folder, "results.json"), seed, one.digest)
             if doc is not None:
-                results[sub.key] = (doc, None, True)
+                results[one.sub.key] = (doc, None, True)
             else:
-                todo.append((sub, digest))
-        rows_by_key = {}
+                one.keep()
+                todo.append(one)
         try:
             _grade_all(hw, todo, seed, hide, timeout, args, out, results)
         finally:
-            for sub in subs:
-                if sub.key in results:
-                    doc, outcome, _ = results[sub.key]
-                    rows_by_key[sub.key] = _rows(sub, doc, outcome, exercises)
-            rows = [r for sub in subs for r in rows_by_key.get(sub.key, [])]
-            gradebook.write_text_atomic(os.path.join(out, "grades.csv"),
+            rows = [row for one in prepared if one.sub.key in results
+                    for row in _rows(one.sub, results[one.sub.key][0], results[one.sub.key][1],
+                                     exercises)]
+            gradebook.write_text_atomic(os.path.join(out, GRADEBOOK),
                                         gradebook.csv_text(rows, exercises))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(os.path.join(out, WORK_DIR), ignore_errors=True)
-    graded = sum(1 for doc, _, _ in results.values() if doc is not None)
-    failed = [key for key, (doc, _, _) in results.items() if doc is None]
+    return _report(results, rows, exercises, maxima, out, args)
+
+
+def _report(results, rows, exercises, maxima, out, args):
+    """Print the summary (submissions per status, exercise statistics); returns the exit code."""
+    by_key = {}
+    for row in rows:
+        by_key.setdefault(row["submission"], row)
+    counts = {status.value: 0 for status in Status}
+    for row in by_key.values():
+        counts[Status(row["status"]).value] += 1
     skipped = sum(1 for _, _, cached in results.values() if cached)
     stats = gradebook.class_statistics(rows, exercises, maxima)
-    print(gradebook.summary_text(stats, graded=graded, failed=len(failed), skipped=skipped))
-    for key in failed:
-        print(f"  failed: {key}: {results[key][1]['status']}: {results[key][1]['error']}")
-    print(f"wrote {os.path.join(out, 'grades.csv')} and {len(results)} student folder(s)")
+    print(gradebook.summary_text(stats, counts=counts, skipped=skipped))
+    for key, row in by_key.items():
+        if row["status"] != Status.GRADED:
+            print(f"  {row['status']}: {key}: {row['reason']}"[:300])
+    print(f"wrote {os.path.join(out, GRADEBOOK)} and {len(results)} folder(s) under "
+          f"{os.path.join(out, STUDENTS_DIR)}")
     report.after_batch(out, args)
+    if not any(Status(row["status"]) in GRADED_STATUSES for row in by_key.values()):
+        print("error: no submission could be graded (see the statuses above)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -344,36 +422,57 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         remote.grade_remote if client is not None else grade_job
     engine.resume_grading()
     bar = _progress(len(todo), hw.id, args.no_progress)
+    running, lock = [], threading.Lock()
+
+    def show():
+        if bar is not None:
+            with lock:
+                now = running[0] if running else ""
+                more = f" (+{len(running) - 1})" if len(running) > 1 else ""
+            bar.set_postfix_str(f"grading {now[:24]}{more}" if now else "", refresh=True)
+
+    def tracked(key, job):
+        with lock:
+            running.append(key)
+        show()
+        try:
+            return job_function(job)
+        finally:
+            with lock:
+                running.remove(key)
+
     # Dask workers have the grader installed, not the course: send its files once per worker
     course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
                                                         broadcast=True)
+    futures = {}
     try:
-        futures = {}
-        for sub, digest in todo:
-            job = {"homework": hw.id, "seed": seed, "kind": sub.kind, "content": sub.content(),
-                   "origin": sub.origin, "hide": hide, "timeout": timeout,
-                   "workdir": os.path.join(out, WORK_DIR)}
+        for one in todo:
+            job = one.job(hw, seed, hide, timeout, out)
             if course is not None:
                 job["course"] = course
-            futures[executor.submit(job_function, job)] = (sub, digest)
+            if client is None:
+                future = executor.submit(tracked, one.sub.key, job)
+            else:
+                future = executor.submit(job_function, job)
+            futures[future] = one
         for future in concurrent.futures.as_completed(futures):
-            sub, digest = futures[future]
+            one = futures[future]
             try:
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - the executor lost the job: one row
-                outcome = {"doc": None, "status": "grader_error",
+                outcome = {"doc": None, "status": Status.GRADER_ERROR.value,
                            "error": f"{type(exc).__name__}: {exc}"}
             doc = outcome.get("doc")
             if doc is not None:
-                doc.setdefault("extra_data", {})["batch"] = {
-                    "seed": seed, "sha256": digest, "submission": sub.origin}
-                _write_student(out, sub, doc, hw)
+                doc["extra_data"]["batch"] = {"seed": seed, "sha256": one.digest,
+                                              "submission": one.sub.origin}
+                _write_student(one, doc, hw)
             else:
-                write_json_atomic(os.path.join(out, sub.key, "error.json"), outcome)
-            results[sub.key] = (doc, outcome, False)
+                write_json_atomic(os.path.join(one.folder, "error.json"), outcome)
+            results[one.sub.key] = (doc, outcome, False)
             if bar is not None:
-                bar.set_postfix_str(sub.key[:24], refresh=False)
                 bar.update(1)
+                show()
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()

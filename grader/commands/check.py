@@ -1,16 +1,21 @@
-"""``check``: the student's public checks against ``assignments/`` (what ``make check`` runs)."""
+"""``check``: the student's public checks against ``assignments/`` (what ``make check`` runs).
+
+Exits 1 when a check fails (as pytest does), so editors and scripts can tell.
+"""
 import os
 
-from .. import engine, homeworks
+from .. import homeworks
+from ..grading import GradeRequest, Replay, grade
 from ..homeworks import PROJECT_ROOT
 from ..reporters.terminal import print_result
-from ..submission import SubmissionError, find_source
-from .common import add_device, add_selection, quote
+from ..submission import SubmissionError
+from .common import add_device, add_selection
 
 HELP = "run the public checks on your assignments (instant feedback)"
 
 
 def add_arguments(parser):
+    """The options of ``check``."""
     parser.add_argument("homeworks", nargs="*", metavar="HW",
                         help="homework ids such as hw1 (default: all)")
     parser.add_argument("--dir", default=os.path.join(PROJECT_ROOT, "assignments"),
@@ -19,31 +24,26 @@ def add_arguments(parser):
     add_device(parser)
 
 
-def rerun_hint(hw_id):
-    def hint(check, case):
-        return f"make check HW={hw_id} ONLY={check.id} CASE={quote(case.id)}"
-    return hint
-
-
 def run(args):
+    """Run ``python -m grader check``; returns 0 when every check passed, else 1."""
     ids = args.homeworks or list(homeworks.HOMEWORKS)
     if args.case and len(args.only) != 1:
         raise SubmissionError("--case needs exactly one --only CHECK")
+    if not os.path.isdir(args.dir):
+        raise FileNotFoundError(f"{args.dir} is not a folder: give the folder holding your "
+                                "hwN_topic.py files with --dir")
+    all_passed = True
     for hw_id in ids:
         hw = homeworks.get(hw_id)
-        try:
-            source = find_source(hw, args.dir)
-        except SubmissionError as exc:
-            print(f"{hw.id}: {exc}")
-            continue
-        try:
-            result = engine.grade(hw, source.path, seed=0, include_hidden=False, only=args.only,
-                                  case_id=args.case, rerun=rerun_hint(hw.id), device=args.device)
-        finally:
-            source.cleanup()
-        source.explain(result, hw.filename)
-        title = f"{hw.id} — {hw.title}  [{os.path.relpath(source.origin)}, public checks]"
-        print_result(result, title=title)
-        for note in source.notes:
+        graded = grade(GradeRequest(
+            homework=hw, submission=args.dir, seed=0, include_hidden=False,
+            only=tuple(args.only), case_id=args.case, device=args.device,
+            replay=Replay("check")))
+        result = graded.result
+        where = (os.path.relpath(os.path.join(args.dir, graded.graded_file))
+                 if graded.graded_file else os.path.relpath(args.dir))
+        print_result(result, title=f"{hw.id} — {hw.title}  [{where}, public checks]")
+        for note in graded.notes:
             print(f"  note: {note}")
-    return 0
+        all_passed = all_passed and result.max_score > 0 and result.score == result.max_score
+    return 0 if all_passed else 1

@@ -4,15 +4,16 @@ import os
 import tempfile
 
 from .. import homeworks
+from ..grading import GradeRequest, grade, requires_torch
 from ..homeworks import PROJECT_ROOT
-from ..reporters.gradescope import to_gradescope, write_json_atomic
+from ..reporters.gradescope import write_json_atomic
 from ..reporters.terminal import print_result
-from .grade import grade_submission
 
 HELP = "grade the bundled example submissions (reference, stubs, buggy) and print the grades"
 
 
 def add_arguments(parser):
+    """The options of ``demo``."""
     parser.add_argument("--examples", default=os.path.join(PROJECT_ROOT, "examples"))
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", default=None, help="folder for the results.json files "
@@ -20,13 +21,14 @@ def add_arguments(parser):
 
 
 def run(args):
+    """Run ``python -m grader demo``; returns the exit code."""
     out = args.out or tempfile.mkdtemp(prefix="grader-demo-")
     rows = []
     for hw in homeworks.HOMEWORKS.values():
         folder = os.path.join(args.examples, hw.id)
         if not os.path.isdir(folder):
             continue
-        if hw.needs_torch and importlib.util.find_spec("torch") is None:
+        if requires_torch(hw) and importlib.util.find_spec("torch") is None:
             print(f"\n{hw.id}: skipped, grading it needs torch (pip install '.[torch]'; "
                   "`make test` installs it)")
             continue
@@ -34,9 +36,9 @@ def run(args):
             submission = os.path.join(folder, name)
             if not os.path.isdir(submission):
                 continue
-            result, _ = grade_submission(hw, submission, seed=args.seed)
-            path = os.path.join(out, hw.id, name, "results.json")
-            write_json_atomic(path, to_gradescope(result))
+            graded = grade(GradeRequest(homework=hw, submission=submission, seed=args.seed))
+            result = graded.result
+            write_json_atomic(os.path.join(out, hw.id, name, "results.json"), graded.document())
             print_result(result, title=f"\n{hw.id} — example '{name}' (seed {args.seed})",
                          show_hidden_details=True)
             rows.append((hw.id, name, result.score, result.max_score, result.seconds))

@@ -1,16 +1,18 @@
 """``grade``: public and hidden checks of one submission → Gradescope ``results.json``."""
 import os
 
-from .. import engine, homeworks
-from ..reporters.gradescope import to_gradescope, write_json_atomic
+from .. import homeworks
+from ..grading import GradeRequest, Replay, grade
+from ..reporters.gradescope import write_json_atomic
 from ..reporters.terminal import print_result
-from ..submission import SubmissionError, find_source
-from .common import add_device, add_selection, quote, resolve_seed
+from ..submission import SubmissionError
+from .common import add_device, add_selection, resolve_seed, writable_file
 
 HELP = "grade a submission with the public and hidden checks, write results.json"
 
 
 def add_arguments(parser):
+    """The options of ``grade``."""
     parser.add_argument("homework", metavar="HW", help="homework id such as hw1")
     parser.add_argument("submission", metavar="SUBMISSION",
                         help="folder holding hwN_topic.py (or .ipynb), or the file itself")
@@ -22,64 +24,38 @@ def add_arguments(parser):
     parser.add_argument("--hide", action="append", default=[], metavar="DIR",
                         help="a folder the student's code must not see, besides the project and "
                         "the output folder (repeatable; batch grading hides the class's files)")
+    parser.add_argument("--name", default="", metavar="NAME",
+                        help="how the submission is named in the results (default: its path)")
+    parser.add_argument("--rerun-path", default="", metavar="PATH",
+                        help="the submission path that rerun commands name (default: "
+                        "SUBMISSION; batch grading points them at its own copy)")
     add_selection(parser)
     add_device(parser)
 
 
-def rerun_hint(hw_id, submission, seed):
-    def hint(check, case):
-        return (f"python -m grader grade {hw_id} {quote(submission)} --seed {seed} "
-                f"--only {check.id} --case {quote(case.id)}")
-    return hint
-
-
-def grade_submission(hw, submission, *, seed, include_hidden=True, only=(), case_id=None,
-                     hide=(), device=engine.DEFAULT_DEVICE, rerun=None, deadline=None):
-    """Grade ``submission`` (folder or file); a missing or unreadable module scores zero.
-
-    ``rerun(check, case)`` words the replay command of a failure (default: this command).
-    """
-    try:
-        source = find_source(hw, submission)
-    except SubmissionError as exc:
-        return engine.grade(hw, None, seed=seed, include_hidden=include_hidden, only=only,
-                            unreadable=str(exc)), []
-    try:
-        result = engine.grade(hw, source.path, seed=seed, include_hidden=include_hidden,
-                              only=only, case_id=case_id, hide=hide,
-                              rerun=rerun or rerun_hint(hw.id, submission, seed),
-                              device=device, deadline=deadline)
-    finally:
-        source.cleanup()
-    source.explain(result, hw.filename)
-    result.submission = source.origin
-    return result, source.notes
-
-
-def results_document(result, notes):
-    """The Gradescope ``results.json`` document of a graded submission, with its notes."""
-    document = to_gradescope(result)
-    if notes:
-        document["output"] += "\nNotes: " + "; ".join(notes) + "\n"
-    return document
-
-
 def run(args):
+    """Run ``python -m grader grade``; returns the exit code."""
     hw = homeworks.get(args.homework)
-    if not os.path.exists(args.submission):
+    if not os.path.lexists(args.submission):
         raise FileNotFoundError(f"submission {args.submission} does not exist")
     if args.case and len(args.only) != 1:
         raise SubmissionError("--case needs exactly one --only CHECK")
+    writable_file(args.out)  # before grading: a bad --out must not cost the work
     seed = resolve_seed(args.seed)
     out_dir = os.path.dirname(os.path.abspath(args.out))
-    result, notes = grade_submission(hw, args.submission, seed=seed,
-                                     include_hidden=not args.public_only, only=args.only,
-                                     case_id=args.case, hide=(out_dir, *args.hide),
-                                     device=args.device)
-    write_json_atomic(args.out, results_document(result, notes))
+    graded = grade(GradeRequest(
+        homework=hw, submission=args.submission, seed=seed,
+        include_hidden=not args.public_only, only=tuple(args.only), case_id=args.case,
+        device=args.device, hide=(out_dir, *args.hide), display_name=args.name,
+        replay=Replay("grade", target=args.rerun_path)))
+    write_json_atomic(args.out, graded.document())
+    result = graded.result
+    shown = f"{result.submission}" + (f" [{graded.graded_file}]" if graded.graded_file else "")
     if args.quiet:
-        print(f"{hw.id} {result.submission}: {result.score:g}/{result.max_score:g} (seed {seed})")
+        print(f"{hw.id} {shown}: {result.score:g}/{result.max_score:g} (seed {seed})")
     else:
-        print_result(result, title=f"{hw.id} — {result.submission} (seed {seed})")
+        print_result(result, title=f"{hw.id} — {shown} (seed {seed})")
+        for note in graded.notes:
+            print(f"  note: {note}")
         print(f"  wrote {args.out}")
     return 0

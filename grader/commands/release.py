@@ -170,7 +170,8 @@ def student_readme(hws, torch_hws=()):
         Prefer Jupyter? `assignments/hwN_topic.ipynb` holds the same stubs, one cell each,
         with a check cell after each exercise (`grader.check("name")`): it runs the same
         public checks on the notebook as saved, so save before checking. `make check`
-        grades whichever of the two files you saved last.
+        and the graders grade the file you changed (if you changed both, both are graded
+        and the higher score counts). Without `make`: `python -m grader check hw1`.
 
         Submit `hwN_topic.py` (or the notebook `hwN_topic.ipynb`, same functions in code
         cells) under exactly that name.

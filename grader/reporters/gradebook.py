@@ -2,13 +2,13 @@
 
 Everything here reads the Gradescope ``results.json`` documents that ``grade`` writes
 (``reporters/gradescope.py``): the batch keeps one schema for one student and for a class.
-A test's exercise is the part of its name before the first ``": "``.
+A test's exercise is its ``extra_data["exercise"]`` (never parsed from its display name).
 """
 import csv
 import io
-import os
 import statistics
-import tempfile
+
+from .gradescope import write_text_atomic  # noqa: F401 - the batch writes through this module
 
 from .escape import escape_control
 
@@ -18,7 +18,7 @@ TAIL_COLUMNS = ("status", "reason")
 
 def exercise_of(test):
     """The exercise a results.json test belongs to."""
-    return test["name"].split(": ", 1)[0]
+    return test["extra_data"]["exercise"]
 
 
 def exercise_points(doc):
@@ -65,21 +65,6 @@ def csv_text(rows, exercises):
     return buffer.getvalue()
 
 
-def write_text_atomic(path, text):
-    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def feedback_markdown(doc, *, who="", title=""):
     """Per-student feedback a person can read: per exercise, what passed, what failed, why."""
     extra = doc.get("extra_data", {})
@@ -87,12 +72,11 @@ def feedback_markdown(doc, *, who="", title=""):
     best = sum(float(t["max_score"]) for t in doc.get("tests", []))
     lines = [f"# {title or extra.get('homework', 'Homework')}" + (f" — {who}" if who else ""), "",
              f"**Score: {_number(doc['score'])} / {_number(best)}**  ",
-             f"Graded with seed {extra.get('seed')} (grader {extra.get('grader_version', '?')}).",
+             f"Graded with seed {extra.get('seed')} (grader {extra.get('grader_version', '?')})"
+             + (f" from `{extra['graded_file']}`." if extra.get("graded_file") else "."),
              ""]
-    if extra.get("import_status", "ok") != "ok":
-        first = next((t["output"] for t in doc.get("tests", [])), "")
-        lines += ["> Your module could not be graded: " + first.splitlines()[0] if first
-                  else "> Your module could not be graded.", ""]
+    if extra.get("status", "graded") != "graded":
+        lines += [f"> Status `{extra['status']}`: {extra.get('reason', '')}".rstrip(": "), ""]
     lines += ["| exercise | points |", "|---|---|"]
     totals = exercise_points(doc)
     lines += [f"| `{name}` | {_number(got)} / {_number(top)} |"
@@ -101,7 +85,7 @@ def feedback_markdown(doc, *, who="", title=""):
         lines += ["", f"## `{name}`", ""]
         for t in (t for t in doc["tests"] if exercise_of(t) == name):
             mark = "✅" if t.get("status") == "passed" else "❌"
-            label = t["name"].split(": ", 1)[-1]
+            label = t["name"].removeprefix(f"{name}: ")
             lines.append(f"- {mark} {label} — {_number(t['score'])} / {_number(t['max_score'])}")
             if t.get("status") != "passed" and t.get("output"):
                 body = escape_control(t["output"]).replace("```", "'''")
@@ -121,10 +105,13 @@ def class_statistics(rows, exercises, maxima):
     return out
 
 
-def summary_text(stats, *, graded, failed, skipped):
-    """The end-of-run report: counts, then mean/median per exercise, weakest marked."""
-    lines = [f"graded {graded}" + (f" (of which {skipped} unchanged since the last run)"
-                                   if skipped else "") + f", failed to grade {failed}"]
+def summary_text(stats, *, counts, skipped):
+    """The end-of-run report: submissions per status (``counts``: {status word: n}), then
+    mean/median per exercise, weakest marked."""
+    total = sum(counts.values())
+    lines = [f"{total} submission(s): " + ", ".join(f"{word} {n}" for word, n in counts.items()
+                                                   if n)
+             + (f" ({skipped} unchanged since the last run, not regraded)" if skipped else "")]
     if stats:
         worst = min(stats, key=lambda s: s[2] / s[1] if s[1] else 1.0)[0]
         width = max(len(s[0]) for s in stats) + 2

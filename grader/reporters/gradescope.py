@@ -1,7 +1,9 @@
 """Gradescope's ``results.json`` from a ``GradeResult``.
 
 Schema: top-level ``score``, ``output``, ``tests[]`` with ``name``, ``score``,
-``max_score``, ``output``, ``visibility`` and ``status``. Public checks are
+``max_score``, ``output``, ``visibility``, ``status``, ``tags`` (``[exercise]``) and
+``extra_data`` (``{"check": id, "exercise": name, "status": the check's status}``): tools
+read exercises from there, never from the display name. Public checks are
 ``visible``; hidden checks keep their declared visibility (``after_due_date``
 by default), so their details appear only after the deadline.
 """
@@ -9,6 +11,7 @@ import dataclasses
 import json
 import os
 import tempfile
+import threading
 
 from .escape import escape_control
 from .terminal import render
@@ -64,6 +67,8 @@ def to_gradescope(result):
             "status": "passed" if c.passed else "failed",
             "output": _test_output(c),
             "visibility": c.visibility,
+            "tags": [c.exercise],
+            "extra_data": {"check": c.check_id, "exercise": c.exercise, "status": c.status},
         } for c in result.checks],
         "extra_data": {"seed": result.seed, "homework": result.homework,
                        "grader_version": result.grader_version,
@@ -73,17 +78,37 @@ def to_gradescope(result):
     }
 
 
-def write_json_atomic(path, document):
-    """Write JSON to ``path`` atomically (a temp file in the same folder, then rename)."""
+_UMASK = []
+_UMASK_LOCK = threading.Lock()
+
+
+def _file_mode():
+    """0666 less the process umask (read once): output files follow the umask like ``open``."""
+    with _UMASK_LOCK:
+        if not _UMASK:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _UMASK.append(mask)
+    return 0o666 & ~_UMASK[0]
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` atomically (a temp file in the same folder, then rename);
+    the file gets the mode ``open`` would give it (the umask applies)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=2, allow_nan=False)
-            fh.write("\n")
+        os.fchmod(fd, _file_mode())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path, document):
+    """Write JSON to ``path`` atomically (see ``write_text_atomic``)."""
+    write_text_atomic(path, json.dumps(document, indent=2, allow_nan=False) + "\n")

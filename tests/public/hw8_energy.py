@@ -13,7 +13,7 @@ import numpy as np
 from grader.cases.boltzmann import (binary_rows, frozen_model, random_model,
                                     symmetric_zero_diagonal)
 from grader.checks import programs
-from grader.checks.judges import close, close_tuple
+from grader.checks.judges import Judge, JudgeInfo, close, close_tuple
 from grader.checks.registry import Case, CheckSet, reproducibility_program
 from grader.compare.numeric import PASS, Verdict, as_numeric, as_sequence
 
@@ -82,9 +82,7 @@ def gradient_pair(*, rtol=1e-6, atol=grad_atol):
                                 "is one parameter, so d/dW_ij = E_data[x_i x_j] - "
                                 "E_model[x_i x_j], not half of it")
         return verdict
-    judge.tolerance = values.tolerance  # read back by exporters (otter_export.py)
-    judge.names = values.names
-    return judge
+    return Judge(judge, values.info)  # the info is read back by exporters (otter_export.py)
 
 
 def binary_states(got, shape, name="the result"):
@@ -123,7 +121,7 @@ def frozen_sweep(case, outputs, expected):
         "before i)")
 
 
-frozen_sweep.tolerance = (0, 0)  # read back by exporters (otter_export.py)
+frozen_sweep = Judge(frozen_sweep, JudgeInfo(tolerance=(0, 0)))  # read back by exporters
 
 
 def input_unchanged(case, outputs, expected):

@@ -4,6 +4,7 @@ import tempfile
 import textwrap
 
 from grader import engine, homeworks
+from grader.grading import GradeRequest, grade
 from grader.homeworks import PROJECT_ROOT
 
 
@@ -25,14 +26,26 @@ def variant(hw, override):
 
 def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None,
                device=engine.DEFAULT_DEVICE):
-    """Grade a module given as text, through the real sandbox; returns the ``GradeResult``."""
+    """Grade a module given as text, through the path every face uses (``grading.grade``)
+    and the real sandbox; returns the engine's ``GradeResult``."""
     hw = homeworks.get(hw_id)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, hw.filename)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(source)
-        return engine.grade(hw, path, seed=seed, include_hidden=include_hidden, only=only,
-                            limits=limits, device=device)
+        return grade(GradeRequest(homework=hw, submission=path, seed=seed,
+                                  include_hidden=include_hidden, only=tuple(only),
+                                  limits=limits, device=device)).result
+
+
+def notebook_text(source):
+    """A minimal .ipynb (JSON text) whose one code cell holds ``source``, after a magic line
+    that grading drops, and a markdown cell before it."""
+    import json
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# my homework"},
+             {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": "%matplotlib inline\n" + source}]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
 def full_except(result, exercises):

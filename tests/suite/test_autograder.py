@@ -132,6 +132,10 @@ def test_reference_scores_full_marks(root):
     assert not any(title in doc["output"] for title in hidden_titles)  # shown at once
     assert "hidden checks (24 points) were graded too" in doc["output"]
     assert doc["extra_data"]["homework"] == "hw1"
+    for t in doc["tests"]:  # exercises are data, never parsed from the display name
+        extra = t["extra_data"]
+        assert t["tags"] == [extra["exercise"]] and extra["status"] == "passed"
+        assert extra["check"].startswith(extra["exercise"] + "/")
 
 
 def test_stubs_score_zero(root):
@@ -167,7 +171,8 @@ def test_a_notebook_in_a_subfolder_is_graded_like_the_module(root):
 
 def test_a_missing_module_is_a_zero_that_says_what_to_submit(root):
     doc = run_autograder(root, {"homework.py": example("reference")})
-    assert doc["score"] == 0 and f"No {HW1}.py" in doc["output"]
+    assert doc["score"] == 0 and f"no {HW1}.py or {HW1}.ipynb" in doc["output"]
+    assert doc["extra_data"]["status"] == "no_module"
 
 
 def spy_module(root, root_is_open=False):
@@ -219,6 +224,33 @@ def test_a_grader_failure_still_writes_a_valid_results_json(root, tmp_path):
     doc = json.loads((broken / "results" / "results.json").read_text())
     validate_gradescope(doc)
     assert doc["score"] == 0 and "could not grade" in doc["output"]
+    assert "Traceback" not in json.dumps(doc) and "hw99" not in doc["output"]  # plain for students
+    assert doc["stdout_visibility"] == "hidden" and "Traceback" in done.stdout  # staff only
+
+
+def test_results_json_is_written_as_checks_finish(tmp_path, monkeypatch):
+    """A global timeout (here: the process dies after three checks) leaves valid partial results."""
+    from grader import autograder, engine
+    root = tmp_path / "root"
+    (root / "source").mkdir(parents=True)
+    (root / "source" / "autograder.json").write_text('{"homework": "hw1", "seed": 3}')
+    (root / "submission").mkdir()
+    (root / "submission" / (HW1 + ".py")).write_text(example("reference"))
+    original, ran = engine._run_check, []
+
+    def dies_after_three(*args, **kwargs):
+        if len(ran) == 3:
+            raise SystemExit("killed by Gradescope's global timeout")
+        ran.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_run_check", dies_after_three)
+    with pytest.raises(SystemExit):
+        autograder.run(str(root))
+    doc = json.loads((root / "results" / "results.json").read_text())
+    validate_gradescope(doc)
+    assert len(doc["tests"]) == 3 and doc["score"] == sum(t["max_score"] for t in doc["tests"])
+    assert doc["extra_data"]["status"] == "timeout" and "did not finish" in doc["output"]
 
 
 def everyone_can_run_python(folder):

@@ -13,6 +13,8 @@ import pytest
 from grader.cli import main
 from grader.homeworks import PROJECT_ROOT
 
+from .grading import notebook_text as notebook
+
 HW1 = "hw1_gaussians"
 REFERENCE = os.path.join(PROJECT_ROOT, "solutions", HW1 + ".py")
 STUBS = os.path.join(PROJECT_ROOT, "assignments", HW1 + ".py")
@@ -32,17 +34,14 @@ def put(folder, name, content):
         fh.write(content)
 
 
-def notebook(source):
-    """A notebook whose code cells hold ``source`` (and a magic line that must be dropped)."""
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# my homework"},
-             {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-              "source": "%matplotlib inline\n" + source}]
-    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-
-
 def read_csv(path):
     with open(path, encoding="utf-8", newline="") as fh:
         return {row["id"]: row for row in csv.DictReader(fh)}
+
+
+def student(out, key):
+    """The output folder of one submission."""
+    return out / "students" / key
 
 
 def batch(subs, out, *extra):
@@ -102,14 +101,20 @@ def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, capsys):
     assert "cannot see the other students" in rows["gus"]["reason"]
     assert rows["hal"]["total"] == "0" and rows["hal"]["status"] != "graded"
     for key in rows:
-        doc = json.loads((out / key / "results.json").read_text())
+        doc = json.loads((student(out, key) / "results.json").read_text())
         assert doc["extra_data"]["seed"] == 3 and doc["tests"]
-        assert (out / key / "feedback.md").exists()
-    feedback = (out / "cyd" / "feedback.md").read_text()
+        assert doc["extra_data"]["status"] == rows[key]["status"]
+        assert (student(out, key) / "feedback.md").exists()
+    feedback = (student(out, "cyd") / "feedback.md").read_text()
     assert "## `gaussian_conditional`" in feedback and "❌" in feedback and "✅" in feedback
-    assert "rerun this case: python -m grader grade hw1 " + str(klass / "cyd") in feedback
+    kept = student(out, "cyd") / "submission"
+    assert "rerun this case: python -m grader grade hw1 " + str(kept) + " --seed 3" in feedback
+    assert (kept / (HW1 + ".py")).read_text() == text(BUGGY)  # the rerun's path exists
     report = capsys.readouterr().out
-    assert "graded 8, failed to grade 0" in report
+    counts = {s: sum(1 for r in rows.values() if r["status"] == s)
+              for s in {r["status"] for r in rows.values()}}
+    assert report.startswith("8 submission(s): graded " + str(counts["graded"]))
+    assert all(f"{s} {n}" in report.splitlines()[0] for s, n in counts.items())
     assert "gaussian_conditional" in report and "<- lowest" in report
 
 
@@ -118,20 +123,27 @@ def test_rerun_skips_unchanged_students_and_regrades_changed_ones(tmp_path, caps
     put(subs / "ada", HW1 + ".py", text(REFERENCE))
     put(subs / "bob", HW1 + ".py", text(STUBS))
     assert batch(subs, out) == 0  # random seed, recorded in OUTDIR
-    seed = json.loads((out / "ada" / "results.json").read_text())["extra_data"]["seed"]
-    stamp = (out / "ada" / "results.json").stat().st_mtime_ns
+    seed = json.loads((student(out, "ada") / "results.json").read_text())["extra_data"]["seed"]
+    stamp = (student(out, "ada") / "results.json").stat().st_mtime_ns
     put(subs / "bob", HW1 + ".py", text(REFERENCE))  # bob resubmits
     capsys.readouterr()
     assert batch(subs, out) == 0
-    assert "of which 1 unchanged" in capsys.readouterr().out
-    assert (out / "ada" / "results.json").stat().st_mtime_ns == stamp
+    assert "(1 unchanged since the last run" in capsys.readouterr().out
+    assert (student(out, "ada") / "results.json").stat().st_mtime_ns == stamp
     rows = read_csv(out / "grades.csv")
     assert rows["bob"]["total"] == "34" and rows["ada"]["total"] == "34"
-    assert json.loads((out / "bob" / "results.json").read_text())["extra_data"]["seed"] == seed
+    bob = json.loads((student(out, "bob") / "results.json").read_text())
+    assert bob["extra_data"]["seed"] == seed
     assert batch(subs, out, "--regrade") == 0
-    assert (out / "ada" / "results.json").stat().st_mtime_ns != stamp
-    assert batch(subs, out, "--seed", str(seed + 1)) == 0  # another seed: graded again
-    assert json.loads((out / "ada" / "results.json").read_text())["extra_data"]["seed"] == seed + 1
+    assert (student(out, "ada") / "results.json").stat().st_mtime_ns != stamp
+    capsys.readouterr()
+    assert batch(subs, out, "--seed", str(seed + 1)) == 1  # another seed: asks for --regrade
+    assert f"graded with seed {seed}" in capsys.readouterr().err
+    assert json.loads((student(out, "ada") / "results.json").read_text())["extra_data"]["seed"] \
+        == seed
+    assert batch(subs, out, "--seed", str(seed + 1), "--regrade") == 0
+    ada = json.loads((student(out, "ada") / "results.json").read_text())
+    assert ada["extra_data"]["seed"] == seed + 1
 
 
 def test_a_hanging_submission_gets_its_own_row_and_the_batch_goes_on(tmp_path, capsys):
@@ -141,10 +153,10 @@ def test_a_hanging_submission_gets_its_own_row_and_the_batch_goes_on(tmp_path, c
     assert batch(subs, out, "--seed", "1", "--timeout", "10", "--jobs", "2") == 0
     rows = read_csv(out / "grades.csv")
     assert rows["ada"]["total"] == "34"
-    # the import limit (30 s) or the batch budget (10 s) stops it; either way a row, no grade
-    assert rows["zed"]["status"] in ("grader_timeout", "timeout")
-    assert rows["zed"]["total"] in ("", "0")
-    assert "failed to grade" in capsys.readouterr().out
+    # the batch budget (10 s) stops the import: status and reason say so, the summary counts it
+    assert rows["zed"]["status"] == "timeout" and rows["zed"]["total"] == "0"
+    assert "ran out of time" in rows["zed"]["reason"]
+    assert "timeout 1" in capsys.readouterr().out.splitlines()[0]
 
 
 GRADESCOPE_METADATA = """\
@@ -193,7 +205,7 @@ def test_a_gradescope_export_zip_names_every_submitter(tmp_path):
     assert rows["1002"]["total"] == rows["1003"]["total"] == "0"  # a group: one grade, two rows
     assert rows["1002"]["submission"] == rows["1003"]["submission"] == "submission_102"
     assert rows["1003"]["name"] == "'=HYPERLINK(\"http://example.com\")"  # not a formula
-    assert (out / "submission_103" / "feedback.md").exists()
+    assert (student(out, "submission_103") / "feedback.md").exists()
     assert not (tmp_path / "escape.py").exists()
 
 
@@ -211,9 +223,12 @@ def test_a_dask_cluster_grades_the_same_jobs(tmp_path):
     assert rows["ada"]["total"] == "34" and 0 < float(rows["bob"]["total"]) < 34
     local = tmp_path / "local"
     assert batch(subs, local, "--seed", "4") == 0
-    same = json.loads((local / "bob" / "results.json").read_text())
-    theirs = json.loads((out / "bob" / "results.json").read_text())
-    assert [t["score"] for t in same["tests"]] == [t["score"] for t in theirs["tests"]]
+    same = json.loads((student(local, "bob") / "results.json").read_text())
+    theirs = json.loads((student(out, "bob") / "results.json").read_text())
+    # the buggy mixture_sample is slow: on a loaded machine a check may time out in one run
+    judged = [(a["score"], b["score"]) for a, b in zip(same["tests"], theirs["tests"])
+              if "timeout" not in (a["extra_data"]["status"], b["extra_data"]["status"])]
+    assert len(judged) >= len(same["tests"]) - 2 and all(a == b for a, b in judged)
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
@@ -269,14 +284,14 @@ def test_an_interrupted_batch_keeps_what_it_wrote_and_resumes(tmp_path, capsys):
                             cwd=PROJECT_ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while not list(out.glob("s*/results.json")) and time.monotonic() < deadline:
+    while not list(out.glob("students/s*/results.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
     assert proc.wait(timeout=120) == 130
-    done = sorted(p.parent.name for p in out.glob("s*/results.json"))
+    done = sorted(p.parent.name for p in out.glob("students/s*/results.json"))
     assert done and set(read_csv(out / "grades.csv")) == set(done)
     assert batch(subs, out) == 0  # the seed is taken from the interrupted run
-    assert f"of which {len(done)} unchanged" in capsys.readouterr().out
+    assert f"({len(done)} unchanged since the last run" in capsys.readouterr().out
     assert len(read_csv(out / "grades.csv")) == 8
 
 
@@ -287,8 +302,89 @@ def test_the_processes_executor_grades_like_the_local_one(tmp_path):
     assert batch(subs, tmp_path / "local", "--seed", "9") == 0
     assert batch(subs, tmp_path / "procs", "--seed", "9", "--executor", "processes") == 0
     for key in ("ada", "cyd"):
-        local = json.loads((tmp_path / "local" / key / "results.json").read_text())
-        procs = json.loads((tmp_path / "procs" / key / "results.json").read_text())
+        local = json.loads((student(tmp_path / "local", key) / "results.json").read_text())
+        procs = json.loads((student(tmp_path / "procs", key) / "results.json").read_text())
         assert [(t["name"], t["score"]) for t in local["tests"]] == \
             [(t["name"], t["score"]) for t in procs["tests"]]
         assert local["score"] == procs["score"]
+
+
+@pytest.mark.parametrize("option, value", [("--timeout", "-1"), ("--timeout", "0"),
+                                           ("--jobs", "0"), ("--jobs", "-3"),
+                                           ("--timeout", "soon")])
+def test_invalid_timeout_and_jobs_are_usage_errors(option, value, tmp_path, capsys):
+    subs = tmp_path / "class"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    with pytest.raises(SystemExit) as exit_info:
+        batch(subs, tmp_path / "out", option, value)
+    assert exit_info.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing graded, nothing written
+
+
+def test_a_malformed_metadata_file_is_one_line_before_any_grading(tmp_path, capsys):
+    pytest.importorskip("yaml")
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr("export/submission_metadata.yml", "submission_1:\n  :submitters: [\n  - x: {")
+        z.writestr(f"export/submission_1/{HW1}.py", text(REFERENCE))
+    assert batch(export, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "submission_metadata.yml is not valid YAML (line" in err
+    assert not (tmp_path / "out" / "students").exists()
+
+
+def test_an_unusable_out_is_one_line_before_any_grading(tmp_path, capsys):
+    subs = tmp_path / "class"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    assert batch(subs, a_file) == 1
+    assert "is not a folder" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert batch(subs, locked / "out") == 1
+        assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_batch_that_graded_nobody_exits_1_and_outputs_follow_the_umask(tmp_path, capsys):
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", "notes.txt", "no module here")
+    put(subs / "bob", "hw1_gaussian.py", text(REFERENCE))
+    old = os.umask(0o022)
+    try:
+        assert batch(subs, out, "--seed", "1") == 1
+    finally:
+        os.umask(old)
+    captured = capsys.readouterr()
+    assert "no submission could be graded" in captured.err
+    assert captured.out.startswith("2 submission(s): no_module 2")
+    rows = read_csv(out / "grades.csv")
+    assert "did you mean hw1_gaussians.py?" in rows["bob"]["reason"]
+    for path in (out / "grades.csv", out / "batch.json", student(out, "ada") / "results.json",
+                 student(out, "ada") / "feedback.md"):
+        assert path.stat().st_mode & 0o777 == 0o644, path
+
+
+def test_the_progress_bar_names_the_submission_being_graded(tmp_path, monkeypatch):
+    tqdm = pytest.importorskip("tqdm")
+    from grader.commands import batch as batch_command
+    shown = []
+
+    class Recording(tqdm.tqdm):
+        def set_postfix_str(self, s="", refresh=True):
+            shown.append(s)
+            super().set_postfix_str(s, refresh)
+
+    monkeypatch.setattr(tqdm, "tqdm", Recording)
+    subs, out = tmp_path / "class", tmp_path / "out"
+    put(subs / "ada", HW1 + ".py", text(REFERENCE))
+    put(subs / "zed", HW1 + ".py", "import time\ntime.sleep(600)\n")
+    assert main(["batch", "hw1", str(subs), "--out", str(out), "--jobs", "1", "--seed", "1",
+                 "--timeout", "5"]) == 0
+    assert batch_command.STUDENTS_DIR == "students"
+    started = [s for s in shown if s.startswith("grading ")]
+    # named when it starts (zed while it hangs), not when it is done
+    assert started[0] == "grading ada" and "grading zed" in started, shown
+    assert all(s in ("grading ada", "grading zed") for s in started), shown

@@ -135,3 +135,39 @@ def test_demo_grades_every_example_and_skips_torch_homeworks_without_torch(tmp_p
         assert scores["reference"][0] == scores["reference"][1] > 0
         assert scores["stubs"][0] == 0
         assert 0 < scores["buggy"][0] < scores["buggy"][1]
+
+
+@pytest.mark.parametrize("kind, source", [("reference", "solutions"), ("stubs", "assignments")])
+def test_the_example_copies_are_the_current_reference_and_stubs(kind, source):
+    """examples/hwN/{reference,stubs} are regular files (links are never graded), so they
+    are copies: after editing solutions/ or assignments/, copy the file there again."""
+    from grader import homeworks
+    for hw in homeworks.HOMEWORKS.values():
+        copy = os.path.join(PROJECT_ROOT, "examples", hw.id, kind, hw.filename)
+        with open(copy, "rb") as mine, \
+                open(os.path.join(PROJECT_ROOT, source, hw.filename), "rb") as real:
+            assert mine.read() == real.read(), f"copy {source}/{hw.filename} to {copy}"
+
+
+def test_check_exits_1_when_a_check_fails_like_pytest(tmp_path, capsys):
+    (tmp_path / "hw1_gaussians.py").write_text(open(os.path.join(EXAMPLES, "buggy",
+                                                                 "hw1_gaussians.py")).read())
+    assert main(["check", "hw1", "--dir", str(tmp_path), "--only", "gaussian_conditional"]) == 1
+    assert main(["check", "hw1", "--dir", str(tmp_path), "--only", "gaussian_logpdf"]) == 0
+    assert "[" + os.path.relpath(tmp_path / "hw1_gaussians.py") + ", public checks]" in \
+        capsys.readouterr().out
+
+
+def test_an_unwritable_out_is_refused_before_grading(tmp_path, capsys, monkeypatch):
+    from grader import grading
+    graded = []
+    monkeypatch.setattr(grading.engine, "grade", lambda request: graded.append(request))
+    assert main(["grade", "hw1", os.path.join(EXAMPLES, "reference"), "--out",
+                 str(tmp_path)]) == 1  # a folder, not a file
+    assert "is a folder" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["grade", "hw1", os.path.join(EXAMPLES, "reference"), "--out",
+                 str(blocker / "results.json")]) == 1
+    assert "not a folder" in capsys.readouterr().err
+    assert graded == []  # nothing was graded

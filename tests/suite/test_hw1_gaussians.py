@@ -4,33 +4,27 @@ import pytest
 
 from grader import homeworks
 
-from .grading import failures, grade_text, lost, reference_source, stub_source, variant
+from .grading import (assert_public_and_hidden_points, assert_reference_full_marks,
+                       assert_stubs_not_implemented, assert_variant_ids_exist,
+                       assert_variant_loses, failures, grade_text, lost, reference_source,
+                       variant)
 
 HW = homeworks.get("hw1")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 7, 11, 42, 1234])
 def test_reference_scores_full_marks(seed):
-    result = grade_text("hw1", reference_source(HW), seed=seed)
-    assert result.import_status == "ok"
-    assert result.score == result.max_score, failures(result)
+    assert_reference_full_marks("hw1", seed)
 
 
 def test_stubs_score_zero_and_say_not_implemented():
-    result = grade_text("hw1", stub_source(HW), seed=5)
-    assert result.score == 0
-    assert {c.status for c in result.checks} == {"not_implemented"}
-    assert {c.exercise for c in result.checks} == {
+    assert_stubs_not_implemented("hw1", {
         "gaussian_logpdf", "gaussian_marginal", "gaussian_conditional", "mixture_logpdf",
-        "mixture_responsibilities", "mixture_sample"}
+        "mixture_responsibilities", "mixture_sample"}, seed=5)
 
 
 def test_every_exercise_has_public_and_hidden_points():
-    result = grade_text("hw1", reference_source(HW), seed=0)
-    for exercise in {c.exercise for c in result.checks}:
-        mine = [c for c in result.checks if c.exercise == exercise]
-        assert any(c.public for c in mine) and any(not c.public for c in mine), exercise
-        assert all(c.max_points > 0 for c in mine)
+    assert_public_and_hidden_points(grade_text("hw1", reference_source(HW), seed=0))
 
 
 WRONG_VARIANTS = {
@@ -172,15 +166,11 @@ def test_inv_instead_of_solve_is_not_penalized(seed):
 @pytest.mark.parametrize("name", sorted(WRONG_VARIANTS))
 @pytest.mark.parametrize("seed", [3, 99])
 def test_wrong_variant_loses_exactly_its_checks(name, seed):
-    override, expected_lost = WRONG_VARIANTS[name]
-    result = grade_text("hw1", variant(HW, override), seed=seed)
-    assert lost(result) == expected_lost, failures(result)
+    assert_variant_loses("hw1", *WRONG_VARIANTS[name], seed=seed)
 
 
 def test_check_ids_named_in_variants_exist():
-    ids = {c.check_id for c in grade_text("hw1", stub_source(HW)).checks}
-    for name, (_, expected) in WRONG_VARIANTS.items():
-        assert expected <= ids, name
+    assert_variant_ids_exist("hw1", WRONG_VARIANTS)
 
 
 PAIR_CONTAINERS = {

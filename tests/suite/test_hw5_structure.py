@@ -6,7 +6,9 @@ import pytest
 
 from grader import homeworks
 
-from .grading import failures, grade_text, lost, reference_source, stub_source, variant
+from .grading import (assert_reference_full_marks, assert_variant_ids_exist,
+                       assert_variant_loses, failures, grade_text, reference_source,
+                       stub_source, variant)
 
 HW = homeworks.get("hw5")
 
@@ -32,9 +34,7 @@ LOG_Z_HUGE = {"log_partition/energies-of-magnitude-1e4-either-sign"}
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 7, 42])
 def test_reference_scores_full_marks(seed):
-    result = grade_text("hw5", reference_source(HW), seed=seed)
-    assert result.import_status == "ok"
-    assert result.score == result.max_score, failures(result)
+    assert_reference_full_marks("hw5", seed)
 
 
 def test_stubs_score_zero_and_say_not_implemented():
@@ -190,9 +190,7 @@ WRONG_VARIANTS = {
 @pytest.mark.parametrize("name", sorted(WRONG_VARIANTS))
 @pytest.mark.parametrize("seed", [3, 99])
 def test_wrong_variant_loses_exactly_its_checks(name, seed):
-    override, expected_lost = WRONG_VARIANTS[name]
-    result = grade_text("hw5", variant(HW, override), seed=seed)
-    assert lost(result) == expected_lost, failures(result)
+    assert_variant_loses("hw5", *WRONG_VARIANTS[name], seed=seed)
 
 
 def test_recursion_error_is_reported_as_such():
@@ -253,6 +251,4 @@ def test_a_search_that_lifts_the_recursion_limit_is_contained():
 
 
 def test_check_ids_named_in_variants_exist():
-    ids = {c.check_id for c in grade_text("hw5", stub_source(HW)).checks}
-    for name, (_, expected) in WRONG_VARIANTS.items():
-        assert expected <= ids, name
+    assert_variant_ids_exist("hw5", WRONG_VARIANTS)
