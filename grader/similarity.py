@@ -11,7 +11,6 @@ code found in the other) and the matched spans shown in the report.
 """
 import concurrent.futures
 import csv
-import inspect
 import io
 import multiprocessing
 import os
@@ -82,10 +81,7 @@ def module_code(path, read=None):
     if not path.endswith(".ipynb"):
         return text
     try:
-        # the notebook reader takes a path, or (after the intake rework) bytes and a name
-        if len(inspect.signature(notebook_to_module).parameters) >= 2:
-            return notebook_to_module(text.encode("utf-8"), os.path.basename(path)).source
-        return notebook_to_module(path).source
+        return notebook_to_module(text.encode("utf-8"), os.path.basename(path)).source
     except SubmissionError:
         return None
 

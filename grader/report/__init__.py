@@ -48,15 +48,17 @@ def _stub_code(homework):
     return outdir_files.read_text(path, 1 << 20) or ""
 
 
-def _module_file(homework, source):
-    """The module file of a recorded submission path (a file, or a folder holding it)."""
-    if not source or not os.path.isdir(source) or os.path.islink(source):
-        return source
-    from .. import homeworks, roster
+def _graded_code(homework, source):
+    """The Python code graded for a recorded submission (a module file, or a folder resolved
+    by the grading's own intake rule), or ``None``."""
+    if not source:
+        return None
+    from .. import homeworks, intake
     try:
-        return roster.find_module(homeworks.get(homework), source) or ""
-    except Exception:  # noqa: BLE001 - an unknown homework or unreadable folder: no code
-        return ""
+        found = intake.resolve(homeworks.get(homework), source)
+    except Exception:  # noqa: BLE001 - an unknown homework or a vanished path: no code
+        return None
+    return found.candidates[0].module.source if found.candidates else None
 
 
 def similarity_section(batch, threshold):
@@ -64,8 +66,7 @@ def similarity_section(batch, threshold):
     from .. import similarity
     sources = {}
     for sub in batch.submissions:
-        path = _module_file(batch.homework, outdir_files.graded_source(batch.outdir, sub))
-        code = similarity.module_code(path) if path else None
+        code = _graded_code(batch.homework, outdir_files.graded_source(batch.outdir, sub))
         if code is not None:
             sources[sub.key] = code
     pairs, docs = similarity.similar_pairs(sources, _stub_code(batch.homework), threshold)

@@ -2,8 +2,7 @@
 
 A batch writes ``grades.csv`` and ``batch.json`` at the top of OUTDIR and, per
 submission, ``results.json`` and ``feedback.md`` (or ``error.json`` when it could not be
-graded), either under ``OUTDIR/students/<key>/`` or directly under ``OUTDIR/<key>/``;
-both layouts are read. Every file here is treated as untrusted: keys must be plain folder
+graded) under ``OUTDIR/students/<key>/``. Every file here is treated as untrusted: keys must be plain folder
 names, links are never followed, files are size-capped, and a broken file costs only its
 own student's details.
 """
@@ -107,21 +106,16 @@ def _float(text):
 
 
 def student_folder(outdir, key):
-    """The folder of submission ``key`` relative to OUTDIR (new layout first), or ``""``."""
-    if not KEY.fullmatch(key) or key in (STUDENTS_DIR,):
+    """The folder of submission ``key`` relative to OUTDIR, or ``""``."""
+    if not KEY.fullmatch(key):
         return ""
-    for rel in (f"{STUDENTS_DIR}/{key}", key):
-        path = os.path.join(outdir, *rel.split("/"))
-        if os.path.isdir(path) and not os.path.islink(path):
-            return rel
-    return ""
+    rel = f"{STUDENTS_DIR}/{key}"
+    path = os.path.join(outdir, *rel.split("/"))
+    return rel if os.path.isdir(path) and not os.path.islink(path) else ""
 
 
 def test_exercise(test):
-    """The exercise of a results.json test: its ``extra_data``, else the gradebook's rule."""
-    extra = test.get("extra_data")
-    if isinstance(extra, dict) and isinstance(extra.get("exercise"), str):
-        return extra["exercise"]
+    """The exercise of a well-formed results.json test (``_clean_tests``)."""
     return gradebook.exercise_of(test)
 
 
@@ -138,6 +132,9 @@ def _clean_tests(doc):
     tests = []
     for t in doc.get("tests", []) if isinstance(doc.get("tests"), list) else []:
         if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+            continue
+        extra = t.get("extra_data")
+        if not isinstance(extra, dict) or not isinstance(extra.get("exercise"), str):
             continue
         score, top = _float(t.get("score")), _float(t.get("max_score"))
         if score is None or top is None:
@@ -156,14 +153,12 @@ def _recorded_origin(doc):
 
 
 def graded_source(outdir, sub):
-    """What ``sub`` had graded: the copy kept in its folder (``submission/``), else the
-    recorded path (a file, or the folder holding the module), else ``""``."""
+    """What ``sub`` had graded: the copy kept in its folder (``submission/``, resolved again
+    by the same intake rule as the grading), else the recorded path (a file, or the folder
+    holding the module), else ``""``."""
     kept = os.path.join(outdir, *sub.folder.split("/"), "submission")
     if sub.folder and os.path.isdir(kept) and not os.path.islink(kept):
-        names = sorted(n for n in os.listdir(kept) if n.endswith((".py", ".ipynb"))
-                       and _regular(os.path.join(kept, n)))
-        if names:
-            return os.path.join(kept, names[0])
+        return kept
     return sub.origin
 
 

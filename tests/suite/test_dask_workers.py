@@ -75,9 +75,10 @@ def test_local_cluster_of_installed_workers_grades_a_class(installed_python, tmp
                      "dask://" + address.replace("tcp://", "")])
         assert code == 0
         import json
-        scores = {name: json.loads((out / name / "results.json").read_text())["score"]
-                  for name in ("reference", "stubs", "buggy")
-                  if (out / name / "results.json").exists()}
+        docs = {name: out / "students" / name / "results.json"
+                for name in ("reference", "stubs", "buggy")}
+        scores = {name: json.loads(path.read_text())["score"]
+                  for name, path in docs.items() if path.exists()}
         assert scores.get("reference") == 34 and scores.get("stubs") == 0, scores
         assert 0 < scores.get("buggy", 0) < 34
     finally:

@@ -1,4 +1,4 @@
-"""The class report (`report.html`): built from a batch's OUTDIR only, in both layouts, with
+"""The class report (`report.html`): built from a batch's OUTDIR only, with
 counts, pass rates, grouped failure messages, flagged checks, escaping and links that
 resolve; a real batch writes it; a headless browser renders its figures."""
 import csv
@@ -99,7 +99,7 @@ def failure_output(check, student, i):
     return "not implemented yet"
 
 
-def results_doc(key, passes, *, new_schema, import_status="ok", seconds=0.5):
+def results_doc(key, passes, *, import_status="ok", seconds=0.5):
     tests = []
     for i, (exercise, title, points) in enumerate(CHECKS):
         passed = i in passes
@@ -110,10 +110,9 @@ def results_doc(key, passes, *, new_schema, import_status="ok", seconds=0.5):
                 "visibility": "visible"}
         if import_status != "ok":
             test["output"] = "the module could not be imported: NameError: oops"
-        if new_schema:
-            test["tags"] = [exercise]
-            test["extra_data"] = {"check": f"{exercise}/{i}", "exercise": exercise,
-                                  "status": "passed" if passed else "failed"}
+        test["tags"] = [exercise]
+        test["extra_data"] = {"check": f"{exercise}/{i}", "exercise": exercise,
+                              "status": "passed" if passed else "failed"}
         tests.append(test)
     return {"score": sum(t["score"] for t in tests), "output": "", "tests": tests,
             "extra_data": {"seed": 42, "homework": "hw1", "import_status": import_status,
@@ -122,19 +121,19 @@ def results_doc(key, passes, *, new_schema, import_status="ok", seconds=0.5):
                                      "submission": f"/nowhere/class/{key}"}}}
 
 
-def write_class(out, *, new_layout):
+def write_class(out):
     """OUTDIR of a class: 5 graded, an import failure, an import timeout, a grader timeout,
-    no module; in the layout after (``students/<key>``) or before (``<key>``) the rework."""
+    no module, under ``students/<key>``."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "batch.json").write_text(json.dumps({"homework": "hw1", "seed": 42}))
-    folder = (lambda key: out / "students" / key) if new_layout else (lambda key: out / key)
+    folder = (lambda key: out / "students" / key)
     rows = []
-    docs = {key: results_doc(key, passes, new_schema=new_layout, seconds=0.2 + int(key[1:]))
+    docs = {key: results_doc(key, passes, seconds=0.2 + int(key[1:]))
             for key, passes in PASSES.items()}
-    docs["imp"] = results_doc("imp", set(), new_schema=new_layout, import_status="import_failed")
-    docs["slow"] = results_doc("slow", set(), new_schema=new_layout, import_status="timeout")
-    docs["nomod"] = results_doc("nomod", set(), new_schema=new_layout,
+    docs["imp"] = results_doc("imp", set(), import_status="import_failed")
+    docs["slow"] = results_doc("slow", set(), import_status="timeout")
+    docs["nomod"] = results_doc("nomod", set(),
                                 import_status="import_failed")
     statuses = {"imp": "import_failed", "slow": "timeout", "nomod": "no_module"}
     for key, doc in docs.items():
@@ -161,9 +160,9 @@ def write_class(out, *, new_layout):
     return out
 
 
-@pytest.fixture(params=["students/<key>", "<key>"])
-def synthetic(request, tmp_path):
-    return write_class(tmp_path / "out", new_layout=request.param == "students/<key>")
+@pytest.fixture
+def synthetic(tmp_path):
+    return write_class(tmp_path / "out")
 
 
 def test_counts_pass_rates_and_flags(synthetic):
@@ -253,7 +252,7 @@ def test_a_missing_or_foreign_folder_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_a_student_folder_that_is_a_link_is_not_followed(tmp_path):
-    out = write_class(tmp_path / "out", new_layout=True)
+    out = write_class(tmp_path / "out")
     secret = tmp_path / "elsewhere"
     shutil.move(out / "students" / "s1", secret)
     os.symlink(secret, out / "students" / "s1")
@@ -356,7 +355,7 @@ def test_a_headless_browser_renders_the_plots(tmp_path):
     import matplotlib.image
     import numpy as np
     png = tmp_path / "report.png"
-    screenshot(build(write_class(tmp_path / "out", new_layout=True)), png)
+    screenshot(build(write_class(tmp_path / "out")), png)
     pixels = matplotlib.image.imread(png)[..., :3]
     assert pixels.shape[0] > 500 and pixels.shape[1] > 500
     colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
