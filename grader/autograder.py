@@ -32,6 +32,17 @@ CONFIG = "autograder.json"
 DEFAULT_ROOT = "/autograder"
 
 
+# Gradescope stops an autograder after 10 minutes by default and then shows no test at all.
+# The whole grading gets 8 of them: checks not started by then score zero as timeouts and
+# the results written so far stand (each call keeps its own limit meanwhile).
+DEFAULT_BUDGET_SECONDS = 480.0
+
+
+def budget_for(config):
+    """The wall-clock budget of one grading: ``budget_seconds`` of autograder.json, else 8 min."""
+    return float(config.get("budget_seconds") or DEFAULT_BUDGET_SECONDS)
+
+
 def load_config(source=PROJECT_ROOT):
     """The autograder's settings written by ``make autograder``: homework id, optional seed."""
     with open(os.path.join(source, CONFIG), encoding="utf-8") as fh:
@@ -112,7 +123,7 @@ def run(root):
         graded = grade(GradeRequest(
             homework=hw, submission=submitted, seed=seed, hide=hide,
             display_name=hw.filename, replay=Replay("gradescope"),
-            checked=_partial_writer(results)))
+            budget_seconds=budget_for(config), checked=_partial_writer(results)))
         write_json_atomic(results, _student_document(graded))
         print_result(graded.result, title=f"{hw.id} — {graded.graded_file or 'no module'} "
                      f"(seed {seed}, {graded.status.value})", show_hidden_details=True)

@@ -7,6 +7,7 @@ false-failure rate over this whole file is below 1e-6 per run.
 import numpy as np
 
 from grader.cases.gaussians import random_gaussian, random_mixture, random_partition, random_spd
+from grader.checks import programs
 from grader.checks.judges import close, close_tuple
 from grader.checks.registry import Case, CheckSet
 from grader.compare import statistics
@@ -253,8 +254,8 @@ def components_judge(case, outputs, expected):
 
 
 def seeded_call(check, case):
-    return [{"seed_global": 0},
-            {"call": check.exercise, "args": list(case.args) + [{"$rng": case.data["seed"]}]}]
+    return [programs.seed_global(0),
+            programs.call(check.exercise, *case.args, programs.rng(case.data["seed"]))]
 
 
 @checks.add("mixture_sample", "component frequencies follow the weights", points=2,

@@ -10,6 +10,7 @@ import numpy as np
 
 from grader.cases.gaussians import random_gaussian, random_orthogonal, random_spd
 from grader.cases.information import plogp_sum, product_table, random_distribution, random_table
+from grader.checks import programs
 from grader.checks.judges import close
 from grader.checks.registry import Case, CheckSet, from_case_data
 from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays, fmt
@@ -138,8 +139,7 @@ def kl_identity_judge(case, outputs, expected):
 def kl_identity_program(check, case):
     """KL[p ‖ p], then KL[p ‖ q]: two calls of the student's function, judged against each other."""
     p, q = case.args
-    return [{"call": "kl_divergence", "args": [p, p]},
-            {"call": "kl_divergence", "args": [p, q]}]
+    return [programs.call("kl_divergence", p, p), programs.call("kl_divergence", p, q)]
 
 
 @checks.add("kl_divergence", "KL >= 0 with equality exactly when p = q", points=1,
@@ -224,8 +224,8 @@ def mi_identity_judge(case, outputs, expected):
 def mi_identity_program(check, case):
     """I of the table, then of its transpose (the roles of X and Y swapped)."""
     pxy = case.args[0]
-    return [{"call": "mutual_information", "args": [pxy]},
-            {"call": "mutual_information", "args": [pxy.T.copy()]}]
+    return [programs.call("mutual_information", pxy),
+            programs.call("mutual_information", pxy.T.copy())]
 
 
 @checks.add("mutual_information", "I = H(X) - H(X|Y) >= 0 and I(X; Y) = I(Y; X)", points=1,
@@ -351,9 +351,9 @@ def gaussian_kl_identity_judge(case, outputs, expected):
 def gaussian_kl_identity_program(check, case):
     """KL[N0 ‖ N0], KL[N0 ‖ N1] and KL[N1 ‖ N0]: three calls of the student's function."""
     mu0, s0, mu1, s1 = case.args
-    return [{"call": "gaussian_kl", "args": [mu0, s0, mu0, s0]},
-            {"call": "gaussian_kl", "args": [mu0, s0, mu1, s1]},
-            {"call": "gaussian_kl", "args": [mu1, s1, mu0, s0]}]
+    return [programs.call("gaussian_kl", mu0, s0, mu0, s0),
+            programs.call("gaussian_kl", mu0, s0, mu1, s1),
+            programs.call("gaussian_kl", mu1, s1, mu0, s0)]
 
 
 @checks.add("gaussian_kl", "KL[N ‖ N] = 0 and KL > 0 otherwise", points=1,

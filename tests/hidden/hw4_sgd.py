@@ -268,7 +268,7 @@ def reproducible_sgd(case, outputs, expected):
             judge=reproducible_sgd, expected=None, steps=reproducibility_program)
 def _(rng):
     case = sgd_case(rng, "n=15 batch_size=4 two epochs", (2,), 15, 0.3, 4, 2)
-    grad = {"$fn": "recording_gradient", "kw": {"shape": [2]}}
+    grad = programs.fn("recording_gradient", shape=[2])
     yield Case(case.id, args=(grad,) + case.args[1:], data=case.data)
 
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from grader.checks import programs
 from grader.checks.judges import close
 from grader.checks.registry import Case, CheckSet, live_copy, reproducibility_program
 from grader.compare.numeric import PASS, Verdict, as_numeric, compare_arrays
@@ -111,25 +112,24 @@ def sgd_case(rng, case_id, shape, n, lr, batch_size, n_epochs, about=""):
     values = rng.standard_normal((n, size)) * 2.0 + rng.standard_normal(size)
     data = np.column_stack([np.arange(n, dtype=float), values])            # (n, 1 + size)
     theta0 = rng.standard_normal(shape)
-    grad = {"$fn": "recording_gradient", "kw": {"shape": [int(s) for s in shape]},
-            "save": "grad"}
+    grad = programs.fn("recording_gradient", shape=[int(s) for s in shape], save="grad")
     return Case(case_id, args=(grad, theta0, data, lr, batch_size, n_epochs),
                 data={"seed": int(rng.integers(1 << 31))}, about=about)
 
 
 def recorded_program(check, case):
     """One seeded call of sgd, then the recorded calls of grad_fn and theta0 after the call."""
-    return [{"seed_global": 3},
-            {"call": check.exercise, "args": list(case.args) + [{"$rng": case.data["seed"]}],
-             "save_args": "args"},
-            {"value": "grad", "attr": "calls"},
-            {"value": "args", "index": 1}]
+    return [programs.seed_global(3),
+            programs.call(check.exercise, *case.args, programs.rng(case.data["seed"]),
+                          save_args="args"),
+            programs.value("grad", attr="calls"),
+            programs.value("args", index=1)]
 
 
 def seeded_program(check, case):
     """One call with the case's seed (the global seed set to something else)."""
-    return [{"seed_global": 4},
-            {"call": check.exercise, "args": list(case.args) + [{"$rng": case.data["seed"]}]}]
+    return [programs.seed_global(4),
+            programs.call(check.exercise, *case.args, programs.rng(case.data["seed"]))]
 
 
 def seeded_reference(reference, check, case):

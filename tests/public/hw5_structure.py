@@ -8,6 +8,7 @@ every length and energies of magnitude 1e4.
 """
 import numpy as np
 
+from grader.checks import programs
 from grader.checks.judges import close, exact_int, raises
 from grader.checks.registry import Case, CheckSet
 
@@ -22,13 +23,13 @@ close_log_z = close(rtol=1e-6, atol=1e-9, name="log Z")
 def quadratic(rng, n, scale=1.0):
     """A ``$fn`` marker of a random Ising-like energy -x^T W x / 2 - b^T x (W symmetric)."""
     a = scale * rng.standard_normal((n, n))
-    return {"$fn": "quadratic_energy",
-            "kw": {"W": ((a + a.T) / 2).tolist(), "b": (scale * rng.standard_normal(n)).tolist()}}
+    return programs.fn("quadratic_energy", W=((a + a.T) / 2).tolist(),
+                       b=(scale * rng.standard_normal(n)).tolist())
 
 
 def table(values):
     """A ``$fn`` marker of the energy whose value on x is values[x_0 + 2 x_1 + ...]."""
-    return {"$fn": "table_energy", "kw": {"values": [float(v) for v in values]}}
+    return programs.fn("table_energy", values=[float(v) for v in values])
 
 
 @checks.add("n_params_joint", "small tables and one RGB pixel", points=2, judge=exact_int())

@@ -253,6 +253,31 @@ def test_results_json_is_written_as_checks_finish(tmp_path, monkeypatch):
     assert doc["extra_data"]["status"] == "timeout" and "did not finish" in doc["output"]
 
 
+def test_the_whole_grading_fits_gradescopes_timeout(tmp_path):
+    """Every call hanging: checks past the budget score zero as timeouts, well inside the
+    budget plus one call, and the results are valid (Gradescope's 10 minutes never run out)."""
+    import time
+
+    from grader import autograder
+    assert autograder.budget_for({}) <= 8 * 60
+    root = tmp_path / "root"
+    (root / "source").mkdir(parents=True)
+    (root / "source" / "autograder.json").write_text(
+        '{"homework": "hw1", "seed": 3, "budget_seconds": 4}')
+    (root / "submission").mkdir()
+    hanging = example("stubs").replace("raise NotImplementedError",
+                                       "import time; time.sleep(3600)")
+    (root / "submission" / (HW1 + ".py")).write_text(hanging)
+    started = time.monotonic()
+    assert autograder.run(str(root)) == 0
+    assert time.monotonic() - started < 4 + homeworks.get("hw1").limits.call_seconds + 10
+    doc = json.loads((root / "results" / "results.json").read_text())
+    validate_gradescope(doc)
+    assert doc["score"] == 0 and doc["extra_data"]["status"] == "timeout"
+    every_check = homeworks.load_checks(homeworks.get("hw1"), include_hidden=True)
+    assert len(doc["tests"]) == len(every_check)  # the checks not reached are listed, at zero
+
+
 def everyone_can_run_python(folder):
     """A venv in ``folder`` of a system Python that any uid may run (as on Gradescope, where
     Python lives under /usr and /opt), seeing this project's packages; None if impossible."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from grader import homeworks
+from grader.checks import programs
 from grader.homeworks import PROJECT_ROOT
 from grader.sandbox import isolation
 from grader.sandbox.supervisor import Sandbox
@@ -182,13 +183,13 @@ def test_worker_finds_no_reference_no_hidden_checks_no_expected_values():
     with Sandbox(HW.module, _write_tmp(source), hide=(PROJECT_ROOT,)) as box:
         assert box.start().ok
         x, mu, Sigma = np.array([0.3, -0.2]), np.zeros(2), np.eye(2)
-        out = box.call([{"call": "gaussian_logpdf", "args": [x, mu, Sigma]}])
+        out = box.call([programs.call("gaussian_logpdf", x, mu, Sigma)])
     assert out.status == "error"  # a dict result is not data; ask for the report instead
     with Sandbox(HW.module, _write_tmp(source.replace(
             'return {"found": found, "numbers": numbers}',
             'return [len(found), repr(found)[:2000], numbers]')), hide=(PROJECT_ROOT,)) as box:
         box.start()
-        out = box.call([{"call": "gaussian_logpdf", "args": [x, mu, Sigma]}])
+        out = box.call([programs.call("gaussian_logpdf", x, mu, Sigma)])
     assert out.ok, out.message
     n_found, found_text, numbers = out.results[0]
     venv_only = [p for p in eval(found_text) if ".venv" not in p] if n_found else []
@@ -225,7 +226,7 @@ def gaussian_logpdf(x, mu, Sigma):
 """
     with Sandbox(HW.module, _write_tmp(source), hide=(PROJECT_ROOT,)) as box:
         box.start()
-        out = box.call([{"call": "gaussian_logpdf", "args": [0, 0, 0]}])
+        out = box.call([programs.call("gaussian_logpdf", 0, 0, 0)])
     assert out.ok and out.results[0] == 0.0
     with pytest.raises(OSError):
         server.accept()
@@ -616,7 +617,7 @@ def test_each_channel_violation_is_a_clear_failed_check(name, tmp_path):
     path.write_text(_hostile_wire(WIRE_ATTACKS[name]))
     with Sandbox(HW.module, str(path), limits=HW.limits) as box:
         assert box.start().status == "garbage"  # the import's answer is broken too
-        out = box.call([{"call": "gaussian_logpdf", "args": [0.0, 0.0, 1.0]}])
+        out = box.call([programs.call("gaussian_logpdf", 0.0, 0.0, 1.0)])
     assert out.status == "garbage"
     assert "limit" in out.message or "deeper" in out.message or "digits" in out.message, \
         out.message

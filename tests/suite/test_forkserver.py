@@ -5,6 +5,7 @@ import os
 import pytest
 
 from grader.sandbox import forkserver
+from grader.checks import programs
 from grader.sandbox.supervisor import Sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -38,9 +39,9 @@ def _bump_twice(path):
     its own PID namespace a worker is always pid 1)."""
     with Sandbox("leaky", path) as sandbox:
         assert sandbox.start().ok
-        first = sandbox.call([{"call": "bump", "args": [], "kwargs": {}}])
+        first = sandbox.call([programs.call("bump")])
         first_pid = sandbox.proc.pid
-        second = sandbox.call([{"call": "bump", "args": [], "kwargs": {}}])
+        second = sandbox.call([programs.call("bump")])
         assert first.ok and second.ok, (first, second)
         return first.results[0][:2] + [first_pid], second.results[0][:2] + [sandbox.proc.pid]
 
@@ -67,7 +68,7 @@ def test_a_worker_killed_mid_call_is_reported(template_on, tmp_path):
     path.write_text("import os\n\ndef die():\n    os._exit(7)\n")
     with Sandbox("dies", str(path)) as sandbox:
         assert sandbox.start().ok
-        outcome = sandbox.call([{"call": "die", "args": [], "kwargs": {}}])
+        outcome = sandbox.call([programs.call("die")])
     assert outcome.status == "crashed" and "7" in outcome.message
 
 

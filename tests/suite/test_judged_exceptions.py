@@ -10,6 +10,7 @@ import tempfile
 import numpy as np
 import pytest
 
+from grader.checks import programs
 from grader.checks.judges import Raised, exact_int, raises
 from grader.checks.registry import Case, live_copy
 from grader.sandbox import callables
@@ -42,7 +43,7 @@ def sandbox():
 
 
 def call(box, kind):
-    return box.call([{"call": "fail", "args": [kind]}])
+    return box.call([programs.call("fail", kind)])
 
 
 def test_outcome_names_the_raised_class_along_its_mro(sandbox):
@@ -82,7 +83,7 @@ def test_exact_int_needs_a_python_int_of_the_exact_value(got, expected, passed):
 
 
 def test_helper_functions_are_built_alike_on_both_sides():
-    marker = {"$fn": "table_energy", "kw": {"values": [3.0, 1.0, 4.0, 1.5]}}
+    marker = programs.fn("table_energy", values=[3.0, 1.0, 4.0, 1.5])
     energy = live_copy(marker)
     assert np.array_equal(energy(np.array([[0, 0], [1, 0], [0, 1], [1, 1]])), [3, 1, 4, 1.5])
     with pytest.raises(ValueError):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from grader.sandbox import isolation, protocol, rootfs, supervisor
+from grader.checks import programs
 from grader.sandbox.supervisor import Sandbox
 
 SANDBOX = os.path.dirname(protocol.__file__)
@@ -127,7 +128,7 @@ def test_a_worker_sees_nothing_of_the_host_outside_its_allow_list(tmp_path):
     path.write_text(WALK)
     with Sandbox("walker", str(path)) as box:
         assert box.start().ok
-        out = box.call([{"call": "walk", "args": [], "kwargs": {}}])
+        out = box.call([programs.call("walk")])
     assert out.ok, out.message
     seen = out.results[0]
     links, binds = rootfs.resolve(rootfs.allow_list(["numpy"]))
