@@ -199,6 +199,24 @@ def _bind_read_only(source, target, flags=MS_NOSUID | MS_NODEV):
     mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
 
 
+# Allowed paths that lie under a scratch folder (a checkout or venv under /tmp): the
+# per-worker scratch tmpfs covers them, so ``enter`` binds them again on top of it. Set by
+# ``build_skeleton`` in the template; its forked workers inherit it.
+_UNDER_SCRATCH = []
+
+
+def _bind_allowed(path, target):
+    """Bind the allowed ``path`` read-only at ``target + path``, masking an interpreter's own
+    site-packages inside it (only the allowed packages are bound there)."""
+    _bind_read_only(path, target + path)
+    if os.path.isdir(path):
+        for name in _MASKED:
+            inner = os.path.join(path, name)
+            if os.path.isdir(inner) and not os.path.islink(inner):
+                mount("tmpfs", target + inner, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
+                      "size=4k,mode=755")
+
+
 def build_skeleton(target, paths):
     """Fill the empty folder ``target`` with the read-only part of a worker's root.
 
@@ -208,13 +226,8 @@ def build_skeleton(target, paths):
     mount("tmpfs", target, "tmpfs", MS_NOSUID, "size=1m,mode=755")
     links, binds = resolve(paths)
     for path in binds:
-        _bind_read_only(path, target + path)
-        if os.path.isdir(path):  # an interpreter's own site-packages stays invisible
-            for name in _MASKED:
-                inner = os.path.join(path, name)
-                if os.path.isdir(inner) and not os.path.islink(inner):
-                    mount("tmpfs", target + inner, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
-                          "size=4k,mode=755")
+        _bind_allowed(path, target)
+    _UNDER_SCRATCH[:] = [p for p in binds if any(_inside(d, p) for d in SCRATCH_DIRS)]
     for path, text in sorted(links.items()):
         os.makedirs(os.path.dirname(target + path), mode=0o755, exist_ok=True)
         if not os.path.lexists(target + path):
@@ -249,6 +262,8 @@ def enter(skeleton, submission, scratch_bytes, uid):
             os.chown(inner, uid, uid)
         mount(inner, skeleton + folder, None, MS_BIND)
     umount(scratch, MNT_DETACH)
+    for path in _UNDER_SCRATCH:  # allowed files under /tmp stay visible, read-only, on top
+        _bind_allowed(path, skeleton)
     mount(submission, skeleton + SUBMISSION, None, MS_BIND)  # read-only: writes go to /tmp
     mount(None, skeleton + SUBMISSION, None,
           MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
