@@ -188,11 +188,23 @@ def _resolve(path, links, reals, depth):
         reals.add(current)
 
 
+def _makedirs_traversable(folder):
+    """``os.makedirs`` whose new folders every uid may traverse, whatever the umask (workers
+    run with 077, and their uid must enter what is bound on top of their scratch)."""
+    missing = []
+    while folder and not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        os.mkdir(path)
+        os.chmod(path, 0o755)
+
+
 def _bind_read_only(source, target, flags=MS_NOSUID | MS_NODEV):
     if os.path.isdir(source):
-        os.makedirs(target, mode=0o755, exist_ok=True)
+        _makedirs_traversable(target)
     else:
-        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        _makedirs_traversable(os.path.dirname(target))
         if not os.path.exists(target):
             open(target, "w").close()
     mount(source, target, None, MS_BIND | MS_REC)
