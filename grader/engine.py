@@ -18,6 +18,7 @@ from .checks.registry import Case, Check, with_device
 from .compare.numeric import Verdict
 from .homeworks import PROJECT_ROOT, Homework, load_checks, load_reference
 from .results import CheckResult, GradeResult
+from .sandbox import forkserver
 from .sandbox.supervisor import Limits, Outcome, Sandbox
 
 GRADER_VERSION = "0.1.0"
@@ -48,7 +49,8 @@ class _Expectations:
 
     Shared by every submission graded with the same homework and seed in this process
     (``expectations_for``): a batch computes each expected value once, not once per
-    student. Values are computed on first use, one check at a time, and never mutated.
+    student. Values are computed on first use or ahead of it (``prefetch``), one check at a
+    time (reference code may use global random state), and never mutated.
     """
 
     def __init__(self, hw, seed):
@@ -56,14 +58,41 @@ class _Expectations:
         self.seed = seed
         self._public = None
         self._reference = None
-        self._memo = {}
-        self._lock = threading.Lock()
+        self._slots = {}
+        self._lock = threading.Lock()          # guards _slots
+        self._compute_lock = threading.Lock()  # one computation at a time
 
     def cases(self, check):
+        """[(case, expected)] of ``check``; raises what computing them raised."""
         with self._lock:
-            if check.id not in self._memo:
-                self._memo[check.id] = self._compute(check)
-            return self._memo[check.id]
+            slot = self._slots.get(check.id)
+            mine = slot is None
+            if mine:
+                slot = self._slots[check.id] = _Slot()
+        if mine:
+            try:
+                with self._compute_lock:
+                    slot.value = self._compute(check)
+            except BaseException as exc:  # noqa: BLE001 - raised again to every caller
+                slot.error = exc
+            finally:
+                slot.done.set()
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        return slot.value
+
+    def prefetch(self, checks):
+        """Compute the expected values of ``checks`` in order in a background thread, while
+        the worker starts and runs the first ones (numpy releases the GIL; the grading thread
+        mostly waits on the worker's pipe)."""
+        def run():
+            for check in checks:
+                try:
+                    self.cases(check)
+                except Exception:  # noqa: BLE001 - the grading thread reports it
+                    return
+        threading.Thread(target=run, daemon=True, name="expected-values").start()
 
     def _compute(self, check):
         if check.public:
@@ -79,6 +108,15 @@ class _Expectations:
             self._reference = load_reference(self.hw)
         return [(case, check.expected(self._reference, check, case))
                 for case in check.make_cases(self.seed)]
+
+
+class _Slot:
+    """One check's expected values, or the error computing them raised, once ``done``."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.value = None
+        self.error = None
 
 
 _SHARED_EXPECTATIONS = {}
@@ -165,10 +203,18 @@ class ModuleRequest:
     display_name: str = ""
 
 
+def prepare(hw: Homework) -> None:
+    """Start ``hw``'s worker template now (its interpreter, imports and read-only root), so
+    that it comes up while this process loads checks and computes expected values."""
+    forkserver.prestart(hw.worker_preload)
+
+
 def grade(request: ModuleRequest) -> GradeResult:
     """Grade one student module; returns a ``GradeResult`` (never raises for the submission's
     faults). Faces call ``grading.grade``, which finds the module and builds the request."""
     hw, source_path, seed = request.homework, request.module_path, request.seed
+    if source_path is not None:
+        prepare(hw)
     include_hidden, case_id, rerun = request.include_hidden, request.case_id, request.rerun
     deadline, progress = request.deadline, request.progress
     start = time.monotonic()
@@ -179,6 +225,8 @@ def grade(request: ModuleRequest) -> GradeResult:
         limits = dataclasses.replace(limits, import_seconds=max(
             1.0, min(limits.import_seconds, deadline - time.monotonic())))
     expectations = expectations_for(hw, seed)
+    if source_path is not None:
+        expectations.prefetch(checks)
     result = GradeResult(homework=hw.id, module=hw.module,
                          submission=request.display_name or str(source_path),
                          seed=seed, hidden_included=include_hidden,

@@ -134,6 +134,7 @@ def grade(request: GradeRequest) -> Graded:
     ``GraderError`` when the grader cannot grade at all.
     """
     hw = request.homework
+    engine.prepare(hw)
     intake = Intake(problem=request.problem) if request.problem else \
         resolve(hw, request.submission)
     deadline = (None if request.budget_seconds is None

@@ -1,26 +1,46 @@
 """Client of the worker template (``zygote.py``): fork pre-imported workers on demand.
 
-Starting Python and importing numpy costs about 0.1 s per worker, torch about
-2 s; the template pays that once per grader process and homework kind, and each
+Starting Python and importing numpy costs about 0.15 s per worker, torch about
+1 s; the template pays that once per grader process and homework kind, and each
 worker is then a fork of it (a few milliseconds). On by default;
 ``GRADER_FORKSERVER=0`` turns it off (every worker is then started with
-``subprocess``, as when the template cannot start). Safe to share between the
-threads of one grader process.
+``subprocess``, as when the template cannot start).
+
+``prestart(preload)`` starts a template without waiting for it, so that its
+interpreter start, imports and read-only root overlap with the grader's own
+imports and expected values; the first ``server_for`` with the same key waits for
+it to be ready. The template also tests, once, whether a worker can enter its
+namespaces and allow-list root (``zygote.self_test``), and reports the answer
+(``ForkServer.namespaces``, ``ForkServer.reason``): no separate probe process.
+
+This module imports only the standard library (the command line imports it before
+anything heavy). Safe to share between the threads of one grader process: one reader
+thread per template dispatches its messages, so a thread waiting for a worker's exit
+never delays another thread's fork.
 """
 import atexit
+import collections
 import json
 import os
-import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
-import time
 
+RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py", "importguard.py")
+TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "rootfs.py", "zygote.py")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# Passed on from the grader's environment: BLAS tuning, locale, and with --device cuda the
+# GPU that the grader was given.
+_PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
+             "CUDA_VISIBLE_DEVICES")
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.main()"
 _SERVERS = {}
 _SERVERS_LOCK = threading.Lock()
+READY_SECONDS = 120.0  # torch's first import on a cold, busy machine
 
 
 class ForkServerError(Exception):
@@ -28,13 +48,32 @@ class ForkServerError(Exception):
 
 
 def enabled():
+    """Whether workers come from a template (``GRADER_FORKSERVER`` is not ``0``)."""
     return os.environ.get("GRADER_FORKSERVER", "1") != "0" and hasattr(socket, "send_fds")
 
 
-class ForkServer:
-    """One template process; ``spawn`` forks a worker, ``wait`` reports how it ended."""
+def base_env():
+    """The environment of the template and of every worker (minus HOME and TMPDIR)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+    env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
+    return env
 
-    def __init__(self, python, preload, env, runtime_files, view=False):
+
+def template_files():
+    """The host paths of the runtime modules a template (or a fresh worker) is started from."""
+    return [os.path.join(_HERE, name) for name in TEMPLATE_FILES]
+
+
+class ForkServer:
+    """One template process; ``spawn`` forks a worker, ``wait`` reports how it ended.
+
+    The constructor only starts the process; ``ready()`` waits for its imports and
+    read-only root (and raises ``ForkServerError`` if it did not come up).
+    """
+
+    def __init__(self, python, preload, env, runtime_files, view=True):
         self.folder = tempfile.mkdtemp(prefix="grader-template-")  # 0700: the grader's only
         self.runtime = os.path.join(self.folder, "runtime")
         os.mkdir(self.runtime, 0o700)
@@ -49,65 +88,88 @@ class ForkServer:
             pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, start_new_session=True, cwd=self.runtime)
         theirs.close()
-        self.exits = {}
-        self._lock = threading.Lock()
-        ready = self._next(60.0)
-        if ready.get("ready") is not True:
-            self.close()
-            raise ForkServerError("the worker template did not start: "
-                                  + str(ready.get("error", "")))
+        self.namespaces, self.reason = False, "the template is not ready yet"
+        self._exits = {}
+        self._spawned = collections.deque()
+        self._ready = None
+        self._gone = False
+        self._changed = threading.Condition()
+        self._send_lock = threading.Lock()  # one fork request in flight: replies come in order
+        self._reader = threading.Thread(target=self._read_messages, daemon=True,
+                                        name="worker-template-reader")
+        self._reader.start()
 
-    def _receive(self, deadline):
-        """One message from the template (exit reports are also recorded in ``exits``)."""
-        wait = max(0.0, deadline - time.monotonic())  # 0: poll what is already there
-        if not select.select([self.sock], [], [], wait)[0]:
-            raise TimeoutError
-        data = self.sock.recv(1 << 16)
-        if not data:
-            raise ForkServerError("the worker template exited")
-        message = json.loads(data)
-        if "exit" in message:
-            self.exits[message["exit"]] = message["code"]
-        return message
-
-    def _next(self, timeout):
-        """The next message that is not an exit report."""
-        deadline = time.monotonic() + timeout
+    def _read_messages(self):
+        """Reader thread: file every message of the template where its waiter looks for it."""
         while True:
-            message = self._receive(deadline)
-            if "exit" not in message:
-                return message
+            try:
+                data = self.sock.recv(1 << 16)
+                message = json.loads(data) if data else None
+            except (OSError, ValueError):
+                message = None
+            with self._changed:
+                if not isinstance(message, dict):
+                    self._gone = True
+                    self._changed.notify_all()
+                    return
+                if "exit" in message:
+                    self._exits[message["exit"]] = message["code"]
+                elif "spawned" in message:
+                    self._spawned.append(message["spawned"])
+                elif "ready" in message:
+                    self._ready = message
+                self._changed.notify_all()
+
+    def ready(self, timeout=READY_SECONDS):
+        """Wait until the template has imported its packages and built its root."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._ready is not None or self._gone, timeout)
+            ready = self._ready
+        if not ready or ready.get("ready") is not True:
+            error = (ready or {}).get("error") or ("it exited" if self._gone else "no answer")
+            raise ForkServerError(f"the worker template did not start: {error}")
+        self.namespaces = bool(ready.get("namespaces"))
+        self.reason = str(ready.get("reason", ""))[:300]
+        return self
 
     def spawn(self, request, fds):
         """Fork a worker for ``request`` with ``fds`` (output, request pipe, answer pipe); its pid."""
-        with self._lock:  # the answer to this request must not be read by another thread
+        with self._send_lock:
             socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
-            return self._next(30.0)["spawned"]
+            with self._changed:
+                if not self._changed.wait_for(lambda: self._spawned or self._gone, 30.0):
+                    raise TimeoutError("the worker template did not fork in 30 s")
+                if not self._spawned:
+                    raise ForkServerError("the worker template exited")
+                return self._spawned.popleft()
 
     def wait(self, pid, timeout):
-        """Exit code of worker ``pid`` (negative: killed by that signal), None if still running."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:  # short turns, so that other threads can spawn meanwhile
-                if pid in self.exits:
-                    return self.exits.pop(pid)
-                try:
-                    self._receive(min(deadline, time.monotonic() + 0.05))
-                except TimeoutError:
-                    if time.monotonic() >= deadline:
-                        return None
+        """Exit code of worker ``pid`` (negative: killed by that signal), None if still running.
+
+        A template that is gone can no longer report: its workers count as killed.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: pid in self._exits or self._gone, timeout)
+            if pid in self._exits:
+                return self._exits.pop(pid)
+            return -signal.SIGKILL if self._gone else None
 
     @property
     def alive(self):
-        return self.proc.poll() is None
+        return not self._gone and self.proc.poll() is None
 
     def close(self):
-        self.sock.close()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # the template and the reader see the end
+        except OSError:
+            pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._reader.join(timeout=5)
+        self.sock.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -126,23 +188,53 @@ class ForkedProcess:
 
     def wait(self, timeout=None):
         if self.returncode is None:
-            code = self.server.wait(self.pid, 1e9 if timeout is None else timeout)
+            code = self.server.wait(self.pid, timeout)
             if code is None:
                 raise subprocess.TimeoutExpired("worker", timeout)
             self.returncode = code
         return self.returncode
 
 
-def server_for(python, preload, env, runtime_files, view=False):
-    """The cached template for this interpreter, preload list, environment and root kind
-    (``view``: an allow-list root); started on demand."""
-    key = (os.getpid(), python, tuple(preload), tuple(sorted(env.items())), bool(view))
+def _key(python, preload, env):
+    return (os.getpid(), python, tuple(preload), tuple(sorted(env.items())))
+
+
+def _started(python, preload, env, runtime_files):
+    """The cached template of this key, started (not waited for) when missing or dead."""
+    key = _key(python, preload, env)
     with _SERVERS_LOCK:
         server = _SERVERS.get(key)
         if server is None or not server.alive:
-            server = ForkServer(python, preload, env, runtime_files, view)
+            server = ForkServer(python, preload, env, runtime_files)
             _SERVERS[key] = server
         return server
+
+
+def prestart(preload, python=None):
+    """Start the template for ``preload`` now, without waiting: a later ``server_for`` of the
+    same interpreter and packages finds it ready (or waits for the rest). Does nothing
+    when templates are off; never raises (the later call reports any failure)."""
+    if not enabled():
+        return
+    try:
+        _started(python or sys.executable, preload, base_env(), template_files())
+    except OSError:
+        pass
+
+
+def server_for(python, preload, env, runtime_files):
+    """The cached, ready template for this interpreter, preload list and environment; started
+    on demand. The template always tries to build the allow-list root; ``namespaces`` on
+    the result says whether workers can use it."""
+    server = _started(python, preload, env, runtime_files)
+    try:
+        return server.ready()
+    except ForkServerError:
+        with _SERVERS_LOCK:
+            if _SERVERS.get(_key(python, preload, env)) is server:
+                del _SERVERS[_key(python, preload, env)]
+        server.close()
+        raise
 
 
 @atexit.register

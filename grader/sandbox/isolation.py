@@ -291,14 +291,25 @@ class Capabilities:
     active: tuple = field(default=())
 
 
-@functools.lru_cache(maxsize=1)
+_MEASURED = []  # the answer of a worker template's own test (``record``), when there was one
+
+
+def record(namespaces, reason=""):
+    """Keep what a worker template found when it forked its test worker (``zygote.self_test``):
+    ``probe`` then answers from it instead of starting a process of its own."""
+    _MEASURED[:] = [_capabilities(bool(namespaces), "" if namespaces else reason)]
+
+
 def probe():
-    """Try the namespace protections once in a throw-away process (``self_test``)."""
-    base = ["separate process", "process-group kill", "time limit", "memory limit (RLIMIT_AS)",
-            "CPU-time limit", "isolated sys.path (no grader, no solutions importable)",
-            "imports limited to the homework's packages (import hook)"]
+    """Which protections work on this machine: a worker template's test when one ran
+    (``record``), else a test in a throw-away process (``self_test``), once."""
+    return _MEASURED[0] if _MEASURED else _probe_in_process()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_in_process():
     if not sys.platform.startswith("linux"):
-        return Capabilities(False, "not Linux", tuple(base))
+        return _capabilities(False, "not Linux")
     here = os.path.dirname(os.path.abspath(__file__))
     try:
         done = subprocess.run(
@@ -310,6 +321,15 @@ def probe():
                                 or [f"probe exited with {done.returncode}"])[-1][:300]
     except (subprocess.SubprocessError, OSError) as exc:
         ok, reason = False, f"{type(exc).__name__}: {exc}"
+    return _capabilities(ok, reason)
+
+
+def _capabilities(ok, reason):
+    base = ["separate process", "process-group kill", "time limit", "memory limit (RLIMIT_AS)",
+            "CPU-time limit", "isolated sys.path (no grader, no solutions importable)",
+            "imports limited to the homework's packages (import hook)"]
+    if not sys.platform.startswith("linux"):
+        return Capabilities(False, "not Linux", tuple(base))
     if os.getuid() == 0:
         base.append("unprivileged uid of its own, process cap, all its processes killed")
     extra = ["allow-list root (pivot_root): only the interpreter, the homework's packages, "
@@ -320,37 +340,54 @@ def probe():
     return Capabilities(ok, reason, tuple(base + (extra if ok else [])))
 
 
+def try_worker(root, folder):
+    """Fork one worker into the read-only ``root`` with every namespace, as a real one would
+    enter it; "" when it saw only its own world, else the reason. ``folder`` is a private host
+    folder that must be invisible from inside. Runs no student code."""
+    import tempfile
+    submission = tempfile.mkdtemp(dir=folder)
+    reason_r, reason_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 4
+        try:
+            os.close(reason_r)
+            Plan(memory_bytes=1 << 31, cpu_seconds_total=10, file_bytes=1 << 20,
+                 namespaces=True, network=True, root=root, submission=submission).apply()
+            pids = [n for n in os.listdir("/proc") if n.isdigit()]
+            code = 3 if os.path.exists(folder) or pids != ["1"] else 0
+        except BaseException as exc:  # noqa: BLE001 - the reason goes to the report
+            os.write(reason_w, f"{type(exc).__name__}: {exc}".encode()[:300])
+        finally:
+            os._exit(code)
+    os.close(reason_w)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(reason_r, "rb") as fh:
+        said = fh.read(300).decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        return ""
+    if code == 3:
+        return "a test worker still saw the host's files or processes"
+    return said or f"a test worker could not enter its namespaces (exit {code})"
+
+
 def self_test():
     """Build a tiny allow-list root and enter it as a worker would; exit 0 when all works."""
     import tempfile
 
     import rootfs
     with tempfile.TemporaryDirectory() as tmp:
-        secret = os.path.join(tmp, "secret")
         skeleton = os.path.join(tmp, "root")
-        submission = os.path.join(tmp, "submission")
-        for folder in (skeleton, submission):
-            os.mkdir(folder)
-        _write(secret, "x")
+        os.mkdir(skeleton)
         enter_user_namespace_if_needed(CLONE_NEWNS)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         rootfs.build_skeleton(skeleton, [])
-        pid = os.fork()
-        if pid == 0:
-            try:
-                Plan(memory_bytes=1 << 31, cpu_seconds_total=10, file_bytes=1 << 20,
-                     namespaces=True, network=True, root=skeleton,
-                     submission=submission).apply()
-                pids = [n for n in os.listdir("/proc") if n.isdigit()]
-                seen = os.path.exists(secret) or os.path.exists("/usr") or pids != ["1"]
-                os._exit(3 if seen else 0)
-            except BaseException as exc:  # noqa: BLE001 - the reason goes to the report
-                sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
-                sys.stderr.flush()
-                os._exit(4)
-        _, status = os.waitpid(pid, 0)
+        reason = try_worker(skeleton, tmp)
         umount(skeleton, MNT_DETACH)
-    sys.exit(os.waitstatus_to_exitcode(status))
+    if reason:
+        sys.stderr.write(reason + "\n")
+        sys.exit(1)
 
 
 UID_LOCK_DIR = "/run/dgm-grader-worker-uids"

@@ -25,13 +25,9 @@ from dataclasses import dataclass, field
 
 from . import forkserver, isolation, protocol, rootfs
 
-RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py", "importguard.py")
-TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "rootfs.py", "zygote.py")
+RUNTIME_FILES, TEMPLATE_FILES = forkserver.RUNTIME_FILES, forkserver.TEMPLATE_FILES
 _BOOT_ONCE = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.once()"
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # the host's: swept of a worker uid's files
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
-             "CUDA_VISIBLE_DEVICES")  # --device cuda: the GPU that the grader was given
 
 
 @dataclass(frozen=True)
@@ -130,8 +126,22 @@ class Sandbox:
         """The protections that are active for this sandbox, in words (for the grade report)."""
         return self._protections
 
+    def _template(self):
+        """The ready worker template of this interpreter and package list (its test worker
+        tells whether namespaces work here), or None: templates off or not starting."""
+        if not forkserver.enabled():
+            return None
+        try:
+            server = forkserver.server_for(self.python, self.preload, forkserver.base_env(),
+                                           forkserver.template_files())
+        except (forkserver.ForkServerError, OSError, ValueError):
+            return None
+        isolation.record(server.namespaces, server.reason)
+        return server
+
     def _decide_isolation(self):
         """Namespaces and uid for this machine; fall back loudly where something is missing."""
+        self._server = self._template()
         caps = isolation.probe()
         self.namespaces = self.isolate and caps.namespaces
         self.uid, self._uid_claim = isolation.claim_worker_uid()
@@ -208,10 +218,7 @@ class Sandbox:
                   "module_name": self.module_name, "allowed": list(self.preload),
                   "module_path": os.path.join(self._inside_submission,
                                               self.module_name + ".py")}
-        env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0",
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
-        env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
+        env = forkserver.base_env()
         plan = self._plan()
         fd = os.open(self.output_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         with open(fd, "ab") as out:
@@ -236,18 +243,15 @@ class Sandbox:
         worker_env = dict(env, HOME=scratch, TMPDIR=scratch)
         request = {"plan": dataclasses.asdict(plan), "env": worker_env, "cwd": inside,
                    "config": config}
-        if forkserver.enabled():
+        if self._server is not None and (self._server.namespaces or not self.namespaces):
             try:
-                server = forkserver.server_for(
-                    self.python, self.preload, env,
-                    [os.path.join(_HERE, name) for name in TEMPLATE_FILES], self.namespaces)
-                pid = server.spawn(request, (out.fileno(), to_worker_r, from_worker_w))
-                return forkserver.ForkedProcess(server, pid)
+                pid = self._server.spawn(request, (out.fileno(), to_worker_r, from_worker_w))
+                return forkserver.ForkedProcess(self._server, pid)
             except (forkserver.ForkServerError, OSError, TimeoutError, ValueError):
                 pass  # fall back to a fresh interpreter
         os.makedirs(self.runtime, mode=0o700, exist_ok=True)
-        for name in TEMPLATE_FILES:
-            shutil.copy(os.path.join(_HERE, name), self.runtime)
+        for path in forkserver.template_files():
+            shutil.copy(path, self.runtime)
         options = {"preload": list(self.preload), "view": self.namespaces,
                    "folder": self.runtime}
         return subprocess.Popen(

@@ -3,13 +3,16 @@
 Started once per grader process and homework kind by ``forkserver.py``. It runs
 no student code itself. After its imports, where namespaces are available, it
 enters a mount namespace of its own and builds there the read-only part of the
-workers' allow-list root (``rootfs.build_skeleton``), once. On each request (a
+workers' allow-list root (``rootfs.build_skeleton``), once, then forks one test
+worker into it (``isolation.try_worker``): its ready message says whether workers can use
+namespaces and the root, and if not, why. On each request (a
 JSON message with three file descriptors attached: output file, request pipe,
 answer pipe) it forks; the child starts a new session, applies the sandbox plan
 (limits, namespaces with the private parts of the root, uid: ``isolation.Plan``),
 and becomes a worker exactly like a freshly started one, minus the interpreter
 start, the imports and the read-only root. Children are reaped here and their exit
-statuses reported back, so the supervisor sees crashes as before. Every submission
+statuses reported back as soon as they end (SIGCHLD wakes the loop), so the
+supervisor sees crashes as before. Every submission
 gets its own fork of the pristine template: nothing leaks from one student to the
 next.
 
@@ -22,6 +25,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import sys
 import traceback
@@ -79,9 +83,13 @@ def _finish(run):
         os._exit(code)
 
 
-def _child(ctl, request, fds, root):
+def _child(ctl, wakeup, request, fds, root):
     def run():
         ctl.close()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in wakeup:
+            os.close(fd)
         os.setsid()
         out_fd, fd_in, fd_out = fds
         os.dup2(out_fd, 1)
@@ -113,16 +121,16 @@ def main():
     ctl = socket.socket(fileno=int(sys.argv[-1]))
     options = json.loads(sys.argv[-2])
     preload(options["preload"])
-    root, error = "", ""
+    root, reason = "", "not asked for"
     if options.get("view"):
         try:
             root = prepare_view(options["preload"], options["folder"])
+            reason = isolation.try_worker(root, options["folder"])
         except OSError as exc:
-            error = str(exc)
-    ctl.send(json.dumps({"ready": not error, "error": error}).encode())
+            reason = str(exc)
+    ctl.send(json.dumps({"ready": True, "namespaces": not reason, "reason": reason}).encode())
     try:
-        if not error:
-            _serve(ctl, root)
+        _serve(ctl, root if not reason else "")
     except OSError:  # the supervisor is gone (a report could not be sent)
         pass
     finally:  # also when the grader was killed: its end of the socket closed
@@ -132,11 +140,23 @@ def main():
 
 
 def _serve(ctl, root):
-    """Fork a worker for each request until the supervisor closes its end."""
+    """Fork a worker for each request until the supervisor closes its end; report each
+    worker's exit as soon as SIGCHLD arrives."""
+    wakeup = os.pipe()
+    for fd in wakeup:
+        os.set_blocking(fd, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that the wakeup fd is used
+    signal.set_wakeup_fd(wakeup[1])
     while True:
         _reap(ctl)
-        ready, _, _ = select.select([ctl], [], [], 0.05)
-        if not ready:
+        ready, _, _ = select.select([ctl, wakeup[0]], [], [])
+        if wakeup[0] in ready:
+            try:
+                while os.read(wakeup[0], 512):
+                    pass
+            except BlockingIOError:
+                pass
+        if ctl not in ready:
             continue
         message, fds, _, _ = socket.recv_fds(ctl, MAX_REQUEST, 3)
         if not message:  # the supervisor is gone
@@ -144,7 +164,7 @@ def _serve(ctl, root):
         request = json.loads(message)
         pid = os.fork()
         if pid == 0:
-            _child(ctl, request, fds, root)
+            _child(ctl, wakeup, request, fds, root)
         for fd in fds:
             os.close(fd)
         ctl.send(json.dumps({"spawned": pid}).encode())
