@@ -61,7 +61,7 @@ def torch_generator(seed, device="cpu"):
 
 
 def tensor(array, device="cpu", dtype="float32"):
-    """A torch tensor on ``device`` holding ``array`` (sent as a ``.npy`` payload)."""
+    """A torch tensor on ``device`` holding ``array`` (its bytes sent after the JSON)."""
     import numpy as np
 
     from ..sandbox import protocol
