@@ -343,11 +343,18 @@ def _judged_raise(check, outcome):
 def resolve_device(requested: str, checks: Sequence[Check]) -> str:
     """The device string for ``--device``: ``auto`` is ``cuda`` when torch sees a GPU, else ``cpu``.
 
-    Only checks marked ``needs_torch`` use a device, so torch is imported only for them.
+    Only checks marked ``needs_torch`` use a device. ``auto`` imports torch only where a
+    GPU is possible (``cuda_probe.why_no_cuda``): on a machine without one it is ``cpu``
+    at once, and the grader's own process never imports torch for it (the worker template
+    does, once). ``cuda`` always asks torch, which has the last word.
     """
     if requested not in DEVICES:
         raise GraderError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
     if requested == "cpu" or not any(c.needs_torch for c in checks):
+        return "cpu"
+    from .cuda_probe import why_no_cuda
+    ruled_out = why_no_cuda()
+    if ruled_out and requested == "auto":
         return "cpu"
     try:
         import torch
@@ -357,7 +364,8 @@ def resolve_device(requested: str, checks: Sequence[Check]) -> str:
     if available:
         return "cuda"
     if requested == "cuda":
-        raise GraderError("--device cuda: torch sees no CUDA device here; use --device cpu")
+        raise GraderError("--device cuda: torch sees no CUDA device here"
+                          + (f" ({ruled_out})" if ruled_out else "") + "; use --device cpu")
     return "cpu"
 
 

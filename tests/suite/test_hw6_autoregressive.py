@@ -3,13 +3,15 @@ exactly the checks it should; resource bounds; the device option (CUDA when pres
 import dataclasses
 import importlib
 import os
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
 
 import pytest
 
-from grader import engine, homeworks
+from grader import cuda_probe, engine, homeworks
 from grader.cli import main
 from grader.homeworks import PROJECT_ROOT
 
@@ -201,6 +203,46 @@ def test_device_resolution():
     if not _cuda_available():
         with pytest.raises(engine.GraderError, match="no CUDA device"):
             engine.resolve_device("cuda", hw6_checks)
+
+
+@pytest.mark.parametrize("visible, hidden", [("", True), ("-1", True), ("-1,0", True),
+                                              (" ", True), ("0", False), ("GPU-5e2c", False)])
+def test_cuda_visible_devices_that_hide_every_gpu(monkeypatch, visible, hidden):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    monkeypatch.setattr(cuda_probe, "GPU_FILES", (os.devnull,))   # a "driver" is present
+    assert bool(cuda_probe.why_no_cuda()) == hidden
+    if hidden:
+        assert "CUDA_VISIBLE_DEVICES" in cuda_probe.why_no_cuda()
+
+
+def test_no_gpu_driver_files_rule_out_cuda(monkeypatch, tmp_path):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(cuda_probe, "GPU_FILES", (str(tmp_path / "nvidiactl"),))
+    assert "no GPU driver" in cuda_probe.why_no_cuda()
+    hw6_checks = homeworks.load_checks(HW, include_hidden=False)
+    assert engine.resolve_device("auto", hw6_checks) == "cpu"
+    (tmp_path / "nvidiactl").touch()    # a driver: only torch can tell
+    assert cuda_probe.why_no_cuda() == ""
+    assert engine.resolve_device("auto", hw6_checks) == ("cuda" if _cuda_available() else "cpu")
+
+
+def test_auto_grades_on_the_cpu_without_importing_torch_where_no_gpu_can_be():
+    """The grader's own process never imports torch for ``--device auto`` on such a machine."""
+    code = ("import sys; from grader import engine, homeworks; "
+            "checks = homeworks.load_checks(homeworks.get('hw6'), include_hidden=True); "
+            "print(engine.resolve_device('auto', checks), 'torch' in sys.modules)")
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["cpu", "False"]
+
+
+@pytest.mark.skipif(_cuda_available(), reason="CUDA, once initialized, ignores the variable")
+def test_device_cuda_asks_torch_and_says_why_not(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    hw6_checks = homeworks.load_checks(HW, include_hidden=False)
+    with pytest.raises(engine.GraderError, match="no CUDA device.*CUDA_VISIBLE_DEVICES"):
+        engine.resolve_device("cuda", hw6_checks)
 
 
 @pytest.mark.skipif(_cuda_available(), reason="tests the error without a GPU")
