@@ -15,6 +15,8 @@ from grader import cuda_probe, engine, homeworks
 from grader.cli import main
 from grader.homeworks import PROJECT_ROOT
 
+from tests.hidden import hw6_autoregressive as hidden
+
 from .grading import failures, grade_text, lost, reference_source, stub_source, variant
 
 HW = homeworks.get("hw6")
@@ -61,6 +63,10 @@ MADE_PEEKS = {"made_masks/output-i-is-connected-to-inputs-j-i-only",
               "MADE/learns-the-digits-held-out-nll-after-training"}
 
 LEARNS = "MADE/learns-the-digits-held-out-nll-after-training"
+# The cheating variants below behave on batches of up to the training batch size (training
+# and small probes) and cheat on larger calls: the held-out calls are larger
+# (``test_the_held_out_calls_are_larger_than_a_training_batch``).
+TRAIN_BATCH = max(hidden.FVSBN_BUDGET["batch"], hidden.MADE_BUDGET["batch"])
 FVSBN_LEARNS = "FVSBN/learns-the-digits-held-out-nll-after-training"
 EXTREME = {"FVSBN/log-prob-consistent-with-the-logits-extreme-logits-included",
            "MADE/log-prob-consistent-with-the-logits-extreme-logits-included"}
@@ -294,11 +300,11 @@ def test_a_model_that_peeks_only_on_large_batches_gets_no_credit_for_its_likelih
         _RightFVSBN = FVSBN
         class FVSBN(_RightFVSBN):
             def forward(self, x):
-                if x.shape[0] <= 64:           # training batches and small probes: behave
+                if x.shape[0] <= TRAIN_BATCH:  # training batches and small probes: behave
                     return super().forward(x)
                 return F.linear(x, self.linear.weight * torch.tril(torch.ones_like(self.mask)),
                                 self.linear.bias)
-        """)
+        """.replace("TRAIN_BATCH", str(TRAIN_BATCH)))
     check_id = "FVSBN/learns-the-digits-held-out-nll-after-training"
     result = grade_text("hw6", source, seed=4, only=(check_id,), device="cpu")
     (check,) = result.checks
@@ -454,7 +460,7 @@ TRANSDUCTIVE = {
     class FVSBN(_Plain):
         def forward(self, x):
             logits = super().forward(x)
-            return logits if x.shape[0] <= 64 else _mix(logits, x, x, leave_one_out=True)
+            return logits if x.shape[0] <= TRAIN_BATCH else _mix(logits, x, x, leave_one_out=True)
     """,
     # Counts over every row it was asked about in earlier calls (strictly autoregressive
     # within a call).
@@ -464,7 +470,7 @@ TRANSDUCTIVE = {
     class FVSBN(_Plain):
         def forward(self, x):
             logits = super().forward(x)
-            if x.shape[0] <= 64:
+            if x.shape[0] <= TRAIN_BATCH:
                 return logits
             table = torch.cat(_SEEN) if _SEEN else x[:0]
             _SEEN.append(x.detach().cpu())
@@ -475,11 +481,18 @@ TRANSDUCTIVE = {
 
 @pytest.mark.parametrize("name", sorted(TRANSDUCTIVE))
 def test_a_transductive_counter_gets_nothing(name):
-    result = grade_text("hw6", variant(HW, TRANSDUCTIVE[name]), seed=2, only=(FVSBN_LEARNS,),
-                        device="cpu")
+    source = variant(HW, TRANSDUCTIVE[name].replace("TRAIN_BATCH", str(TRAIN_BATCH)))
+    result = grade_text("hw6", source, seed=2, only=(FVSBN_LEARNS,), device="cpu")
     (check,) = result.checks
     assert check.status == "failed", failures(result)
     assert "changed" in check.message or "not autoregressive" in check.message, check.message
+
+
+def test_the_held_out_calls_are_larger_than_a_training_batch():
+    learn = next(c for c in homeworks.load_checks(HW, include_hidden=True) if c.id == FVSBN_LEARNS)
+    (case,) = learn.make_cases(2)
+    chunks = hidden.heldout_chunks(case)[:hidden.N_CHUNKS]
+    assert min(len(rows) for rows, _, _ in chunks) > TRAIN_BATCH
 
 
 def test_the_scaling_must_show_in_the_logits():
