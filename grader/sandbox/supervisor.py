@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import forkserver, isolation, protocol, rootfs
+from .limits import Limits
 
 RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py", "importguard.py")
 TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "rootfs.py", "zygote.py")
@@ -32,21 +33,6 @@ SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # the host's: swept of a worker
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
              "CUDA_VISIBLE_DEVICES")  # --device cuda: the GPU that the grader was given
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-worker limits. ``call_seconds`` is wall clock for one request."""
-    call_seconds: float = 10.0
-    import_seconds: float = 30.0
-    cpu_seconds: float = 20.0
-    memory_bytes: int = 3 << 30
-    output_bytes: int = 4000
-    file_bytes: int = 64 << 20
-    message_bytes: int = 64 << 20   # one answer (one frame per call)
-    scratch_bytes: int = 64 << 20   # /tmp, /var/tmp and /dev/shm together
-    cpu_seconds_total: int = 3600
-    max_processes: int = 64
 
 
 @dataclass
