@@ -22,14 +22,13 @@ RUN_MAIN = ("import json, runpy, sys\n"
             "    runpy.run_module('grader', run_name='__main__', alter_sys=True)\n"
             "except SystemExit as exc:\n"
             "    code = exc.code\n"
-            "print(json.dumps({{'code': code, 'modules': sorted(sys.modules),\n"
-            "                  'dont_write_bytecode': sys.dont_write_bytecode}}), file=sys.stderr)\n")
+            "print(json.dumps({{'code': code, 'modules': sorted(sys.modules)}}), file=sys.stderr)\n")
 
 
-def fresh(code, cwd=PROJECT_ROOT, env=None):
+def fresh(code):
     """Run ``code`` in a fresh interpreter; its stdout and stderr."""
-    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout, done.stderr
 
@@ -39,9 +38,9 @@ def loaded(modules, packages=HEAVY):
     return sorted(m for m in modules if m.split(".")[0] in packages)
 
 
-def run_main(argv, env=None):
-    """``python -m grader ARGV`` in a fresh interpreter: its exit code, modules and bytecode flag."""
-    _, err = fresh(RUN_MAIN.format(argv=list(argv)), env=env)
+def run_main(argv):
+    """``python -m grader ARGV`` in a fresh interpreter: its exit code and modules."""
+    _, err = fresh(RUN_MAIN.format(argv=list(argv)))
     return json.loads(err.strip().splitlines()[-1])
 
 
@@ -91,10 +90,18 @@ def test_a_command_imports_its_own_module_only():
     assert loaded(report["modules"]) == []
 
 
-def test_the_grader_keeps_its_bytecode_even_under_pythondontwritebytecode():
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    report = run_main(["--help"], env=env)
-    assert report["dont_write_bytecode"] is False
+def test_the_grader_keeps_its_bytecode_even_under_pythondontwritebytecode(tmp_path):
+    """A copy of the package, run with PYTHONDONTWRITEBYTECODE=1: what ``python -m grader``
+    imports after start-up gets its .pyc (the package's __init__ is imported before)."""
+    shutil.copytree(os.path.join(PROJECT_ROOT, "grader"), tmp_path / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "grader", "--help"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    cached = {name.split(".")[0] for name in os.listdir(tmp_path / "grader" / "__pycache__")}
+    assert {"cli", "homeworks"} <= cached
+    assert "__init__" not in cached  # imported before __main__ runs: the variable still held
 
 
 def test_nothing_is_imported_from_the_folder_the_grader_runs_in(tmp_path):
