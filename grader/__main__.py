@@ -1,7 +1,19 @@
 """``python -m grader``: see ``grader/cli.py``."""
+import os
 import sys
 
 from .threads import limit_blas_threads
+
+# `python -m` puts the working directory first on sys.path (Python 3.10 has no -P): run from
+# a submission's folder, its json.py or secrets.py would shadow the standard library here, on
+# the trusted side. The grader is already found; homeworks.py adds the project's folder.
+if sys.path and not getattr(sys.flags, "safe_path", False) and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
+# The trusted side keeps the bytecode of what it imports (the grader, the project's checks
+# and references), even under PYTHONDONTWRITEBYTECODE: compiling them again costs every run
+# tens of milliseconds. Only this process is concerned: workers are fresh interpreters, and
+# the submission is never imported here (intake reads it as text).
+sys.dont_write_bytecode = False
 
 limit_blas_threads()  # before cli imports numpy: the grader's own process uses one BLAS thread
 

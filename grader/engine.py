@@ -16,14 +16,13 @@ from . import public_data
 from .checks.judges import Raised, info_of
 from .checks.registry import Case, Check, with_device
 from .compare.numeric import Verdict
+from .devices import DEFAULT_DEVICE, DEVICES
 from .homeworks import PROJECT_ROOT, Homework, load_checks, load_reference
 from .results import CheckResult, GradeResult
 from .sandbox import forkserver
 from .sandbox.supervisor import Limits, Outcome, Sandbox
 
 GRADER_VERSION = "0.1.0"
-DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_DEVICE = "auto"
 
 
 class GraderError(Exception):

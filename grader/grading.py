@@ -25,7 +25,7 @@ from .homeworks import Homework, load_checks
 from .intake import Candidate, Intake, resolve
 from .reporters.gradescope import to_gradescope
 from .results import GradeResult, Status
-from .sandbox.supervisor import Limits
+from .sandbox.limits import Limits
 
 REPLAY_STYLES = ("grade", "check", "notebook", "gradescope")
 IMPORT_ALLOWANCE_SECONDS = 60.0  # a batch budget: startup and import, beyond the checks

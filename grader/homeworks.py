@@ -1,10 +1,14 @@
-"""The homeworks the grader knows: module names, check files, limits."""
+"""The homeworks the grader knows: module names, check files, limits.
+
+Cheap to import (standard library only, no numpy, no sandbox machinery): the command
+line reads a homework's ``worker_preload`` and ``limits`` before the heavy imports.
+"""
 import importlib
 import os
 import sys
 from dataclasses import dataclass, field
 
-from .sandbox.supervisor import Limits
+from .sandbox.limits import Limits
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

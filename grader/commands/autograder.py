@@ -20,7 +20,6 @@ from ..bundle import zip_bytes
 from ..homeworks import PROJECT_ROOT
 from .release import TORCH_INDEX, TORCH_PIN, check_files
 
-HELP = "write dist/hwN_autograder.zip for Gradescope (setup.sh, run_autograder, hidden checks)"
 VENV = "/opt/dgm-autograder"
 # Gradescope's base images and the python3 each has; 22.04 is the default.
 IMAGES = {"Ubuntu 22.04": "3.10", "Ubuntu 24.04": "3.12"}

@@ -49,7 +49,6 @@ from ..results import Status
 from . import report
 from .common import positive, resolve_seed, writable_folder
 
-HELP = "grade a class: folder of submissions or Gradescope export zip → grades.csv + feedback"
 STATE_FILE = "batch.json"
 GRADEBOOK = "grades.csv"
 STUDENTS_DIR = "students"

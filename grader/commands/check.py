@@ -5,13 +5,8 @@ Exits 1 when a check fails (as pytest does), so editors and scripts can tell.
 import os
 
 from .. import homeworks
-from ..grading import GradeRequest, Replay, grade
 from ..homeworks import PROJECT_ROOT
-from ..reporters.terminal import print_result
-from ..submission import SubmissionError
 from .common import add_device, add_selection
-
-HELP = "run the public checks on your assignments (instant feedback)"
 
 
 def add_arguments(parser):
@@ -26,6 +21,11 @@ def add_arguments(parser):
 
 def run(args):
     """Run ``python -m grader check``; returns 0 when every check passed, else 1."""
+    # imported here, not at the top: parsing the command line must not wait for numpy
+    from ..grading import GradeRequest, Replay, grade
+    from ..reporters.terminal import print_result
+    from ..submission import SubmissionError
+
     ids = args.homeworks or list(homeworks.HOMEWORKS)
     if args.case and len(args.only) != 1:
         raise SubmissionError("--case needs exactly one --only CHECK")

@@ -1,11 +1,8 @@
 """Argument helpers shared by the commands: options, seeds, and checking outputs before grading."""
 import argparse
 import os
-import secrets
-import tempfile
 
-from ..engine import DEFAULT_DEVICE, DEVICES
-from ..grading import quote  # noqa: F401 - the commands' shell quoting
+from ..devices import DEFAULT_DEVICE, DEVICES
 
 
 class OutputError(Exception):
@@ -21,7 +18,10 @@ def add_selection(parser):
 
 def resolve_seed(seed):
     """The given seed, or a fresh random one (always recorded in the results)."""
-    return int(seed) if seed is not None else secrets.randbelow(2**31)
+    if seed is not None:
+        return int(seed)
+    import secrets  # only here: the command line must start fast, and most runs give a seed
+    return secrets.randbelow(2**31)
 
 
 def add_device(parser):
@@ -47,6 +47,7 @@ def positive(kind):
 
 def writable_folder(path):
     """Create ``path`` if needed and prove a file can be written there; raises ``OutputError``."""
+    import tempfile  # not at the top: the command line starts before the grading imports
     if os.path.lexists(path) and not os.path.isdir(path):
         raise OutputError(f"{path} exists and is not a folder: choose another output folder")
     try:

@@ -9,8 +9,6 @@ from ..homeworks import PROJECT_ROOT
 from ..reporters.gradescope import write_json_atomic
 from ..reporters.terminal import print_result
 
-HELP = "grade the bundled example submissions (reference, stubs, buggy) and print the grades"
-
 
 def add_arguments(parser):
     """The options of ``demo``."""

@@ -2,8 +2,6 @@
 from .. import homeworks
 from .common import resolve_seed
 
-HELP = "export a homework as an otter-grader 7 assignment (for courses on otter)"
-
 
 def add_arguments(parser):
     """The options of ``export-otter``."""

@@ -2,13 +2,7 @@
 import os
 
 from .. import homeworks
-from ..grading import GradeRequest, Replay, grade
-from ..reporters.gradescope import write_json_atomic
-from ..reporters.terminal import print_result
-from ..submission import SubmissionError
 from .common import add_device, add_selection, resolve_seed, writable_file
-
-HELP = "grade a submission with the public and hidden checks, write results.json"
 
 
 def add_arguments(parser):
@@ -35,6 +29,12 @@ def add_arguments(parser):
 
 def run(args):
     """Run ``python -m grader grade``; returns the exit code."""
+    # imported here, not at the top: parsing the command line must not wait for numpy
+    from ..grading import GradeRequest, Replay, grade
+    from ..reporters.gradescope import write_json_atomic
+    from ..reporters.terminal import print_result
+    from ..submission import SubmissionError
+
     hw = homeworks.get(args.homework)
     if not os.path.lexists(args.submission):
         raise FileNotFoundError(f"submission {args.submission} does not exist")

@@ -11,7 +11,6 @@ import sys
 
 from ..reporters import gradebook
 
-HELP = "convert a batch folder's grades.csv for Canvas or Excel (formula-safe)"
 DEFAULT_NAMES = {"csv": "grades-clean.csv", "canvas": "grades-canvas.csv",
                  "excel": "grades-excel.csv"}
 

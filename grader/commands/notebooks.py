@@ -3,8 +3,6 @@ import os
 
 from .. import homeworks
 
-HELP = "rebuild assignments/*.ipynb from assignments/*.py (instructors)"
-
 
 def add_arguments(parser):
     parser.add_argument("homeworks", nargs="*", metavar="HW", help="default: all")

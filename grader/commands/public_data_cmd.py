@@ -3,8 +3,6 @@ import json
 
 from .. import homeworks, public_data
 
-HELP = "rebuild tests/public/data/*.json from the reference solutions (instructors)"
-
 
 def add_arguments(parser):
     parser.add_argument("homeworks", nargs="*", metavar="HW", help="default: all")

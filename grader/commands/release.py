@@ -21,7 +21,6 @@ import textwrap
 from .. import homeworks
 from ..homeworks import PROJECT_ROOT, load_checks
 
-HELP = "write dist/student/: assignments, public checks, the grader; no solution, no hidden check"
 MARKER = ".student-release"
 TORCH_PIN = "torch==2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"

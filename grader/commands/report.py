@@ -4,8 +4,6 @@ import sys
 
 from ..report import OutdirError
 
-HELP = "write OUTDIR/report.html for a batch folder (scores, checks, timeouts, similarity)"
-
 
 def add_arguments(parser):
     """The options of ``report``."""

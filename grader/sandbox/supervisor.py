@@ -24,25 +24,11 @@ import time
 from dataclasses import dataclass, field
 
 from . import forkserver, isolation, protocol, rootfs
+from .limits import Limits
 
 RUNTIME_FILES, TEMPLATE_FILES = forkserver.RUNTIME_FILES, forkserver.TEMPLATE_FILES
 _BOOT_ONCE = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.once()"
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # the host's: swept of a worker uid's files
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-worker limits. ``call_seconds`` is wall clock for one request."""
-    call_seconds: float = 10.0
-    import_seconds: float = 30.0
-    cpu_seconds: float = 20.0
-    memory_bytes: int = 3 << 30
-    output_bytes: int = 4000
-    file_bytes: int = 64 << 20
-    message_bytes: int = 64 << 20   # one answer (one frame per call)
-    scratch_bytes: int = 64 << 20   # /tmp, /var/tmp and /dev/shm together
-    cpu_seconds_total: int = 3600
-    max_processes: int = 64
 
 
 @dataclass
