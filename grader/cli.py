@@ -14,6 +14,7 @@ import argparse
 import importlib
 import sys
 
+from . import homeworks
 from .homeworks import UnknownHomework
 
 # command → (its module under grader/commands, its one-line help); only the command being
@@ -78,11 +79,32 @@ def _loaded(classes):
                  if module in sys.modules)
 
 
+def start_templates(args):
+    """``grade`` and ``check``: start the worker templates of the homeworks named, before the
+    grading machinery is imported, so that their interpreter start, imports and read-only
+    root come up while this process imports numpy and loads checks. The grading that needs
+    one waits for it then."""
+    if args.command == "grade":
+        ids = [args.homework]
+    elif args.command == "check":
+        ids = args.homeworks or list(homeworks.HOMEWORKS)
+    else:
+        return
+    try:
+        preloads = dict.fromkeys(homeworks.get(i).worker_preload for i in ids)
+    except UnknownHomework:
+        return  # the command says so itself
+    from .sandbox import forkserver
+    for preload in preloads:
+        forkserver.prestart(preload)
+
+
 def main(argv=None):
     """Run one command; returns the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
+    start_templates(args)
     try:
         return command_module(args.command).run(args)
     except (FileNotFoundError, UnknownHomework, *_loaded(EXPECTED_ERRORS)) as exc:

@@ -159,6 +159,10 @@ class ForkServer:
         return not self._gone and self.proc.poll() is None
 
     def close(self):
+        """Stop the template (at once when it is still starting: a grading that ended early
+        does not wait for torch to import) and delete its folder."""
+        if self._ready is None:
+            self.proc.kill()  # its mounts live in its own namespace and go with it
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # the template and the reader see the end
         except OSError:

@@ -128,8 +128,8 @@ def main():
             reason = isolation.try_worker(root, options["folder"])
         except OSError as exc:
             reason = str(exc)
-    ctl.send(json.dumps({"ready": True, "namespaces": not reason, "reason": reason}).encode())
     try:
+        ctl.send(json.dumps({"ready": True, "namespaces": not reason, "reason": reason}).encode())
         _serve(ctl, root if not reason else "")
     except OSError:  # the supervisor is gone (a report could not be sent)
         pass
