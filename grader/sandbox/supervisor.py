@@ -236,8 +236,7 @@ class Sandbox:
             except (forkserver.ForkServerError, OSError, TimeoutError, ValueError):
                 pass  # fall back to a fresh interpreter
         os.makedirs(self.runtime, mode=0o700, exist_ok=True)
-        for path in forkserver.template_files():
-            shutil.copy(path, self.runtime)
+        forkserver.copy_runtime(forkserver.template_files(), self.runtime)
         options = {"preload": list(self.preload), "view": self.namespaces,
                    "folder": self.runtime}
         return subprocess.Popen(
