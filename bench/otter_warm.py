@@ -1,0 +1,102 @@
+"""What one ``grader.check("q")`` costs in a warm kernel under otter-grader 7.
+
+One process plays the student's kernel: the reference solution of HW1 is defined
+in its globals, otter is imported once, and each question is checked over and
+over with ``otter.Notebook(tests_dir=...).check(q, global_env=...)`` (exactly what
+a notebook's check cell runs), against several test folders in turn
+(interleaved, so each sees the same load). The folders are given as
+``LABEL=DIR``; ``make bench`` compares the export's tests with the hand-written
+ones of ``bench/otter_handwritten/``::
+
+    python bench/otter_warm.py ours=OUTDIR/tests hand-written=bench/otter_handwritten
+
+Every check must pass (the reference is right): a failing one stops the bench.
+``--notebook PATH`` also times this grader's own notebook API on that saved
+notebook (``grader.notebook.Notebook("hw1", PATH).check(q)``: the sandboxed
+engine, not otter).
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+HANDWRITTEN = os.path.join(HERE, "otter_handwritten")
+QUESTIONS = ("gaussian_logpdf", "gaussian_conditional", "mixture_logpdf")
+
+
+def student_globals():
+    """The globals of a kernel that ran HW1's reference solution (numpy imported)."""
+    env = {"__name__": "__main__"}
+    path = os.path.join(ROOT, "solutions", "hw1_gaussians.py")
+    with open(path, encoding="utf-8") as fh:
+        exec(compile(fh.read(), path, "exec"), env)  # noqa: S102 - our own reference
+    return env
+
+
+def measure(folders, questions, repeat, notebook=None):
+    """Median seconds of one check, ``{(question, label): seconds}``, over ``repeat`` rounds.
+
+    ``folders`` maps a label to a tests folder; a question missing from a folder is
+    skipped for it. With ``notebook``, label ``"grader"`` is this grader's own API.
+    """
+    import otter
+
+    env = student_globals()
+    checkers = {label: otter.Notebook(tests_dir=folder) for label, folder in folders.items()}
+    runs = {}
+    for label, checker in checkers.items():
+        for q in questions:
+            if os.path.exists(os.path.join(folders[label], q + ".py")):
+                runs[q, label] = (lambda c=checker, q=q: c.check(q, global_env=env))
+    if notebook is not None:
+        sys.path.insert(0, ROOT)
+        from grader.notebook import Notebook
+        ours = Notebook("hw1", notebook)
+        for q in questions:
+            runs[q, "grader"] = (lambda q=q: ours.check(q))
+    for key, run in runs.items():  # warm up, and every check must pass
+        result = run()
+        passed = getattr(result, "passed", None)
+        if passed is None:
+            passed = result.grade == 1
+        if not passed:
+            raise SystemExit(f"{key[1]}: check of {key[0]} failed with the reference:\n{result}")
+    times = {key: [] for key in runs}
+    keys = list(runs)
+    for n in range(repeat):
+        shift = n % len(keys)  # rotate who goes first
+        for key in keys[shift:] + keys[:shift]:
+            start = time.perf_counter()
+            runs[key]()
+            times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", metavar="LABEL=DIR")
+    parser.add_argument("--questions", default=",".join(QUESTIONS))
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--notebook", help="a saved HW1 notebook for this grader's own check")
+    args = parser.parse_args(argv)
+    folders = dict(item.split("=", 1) for item in args.folders)
+    folders = {label: os.path.abspath(folder) for label, folder in folders.items()}
+    notebook = os.path.abspath(args.notebook) if args.notebook else None
+    questions = args.questions.split(",")
+    os.chdir(tempfile.mkdtemp())  # otter's Notebook writes its .OTTER_LOG here
+    medians = measure(folders, questions, args.repeat, notebook)
+    labels = list(folders) + (["grader"] if notebook else [])
+    for q in questions:
+        figures = [f"{label} {medians[q, label] * 1000:.1f}" for label in labels
+                   if (q, label) in medians]
+        print(f"  {'warm kernel, check ' + q + ' (ms):':<58} {' / '.join(figures)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
