@@ -188,7 +188,7 @@ name = {name!r}
 points = None
 
 _RUNTIME = r\'\'\'{runtime}\'\'\'
-_HERE = os.path.dirname(os.path.abspath((lambda: None).__code__.co_filename))
+_FILE = (lambda: None).__code__.co_filename  # its path as otter compiled it (no getcwd here)
 
 
 def _runtime():
@@ -208,7 +208,7 @@ CASES_{n} = r\'\'\'{cases}\'\'\'
 
 @test_case(name={title!r}, points={points!r}, hidden={hidden!r})
 def test_{n}({exercise}):
-    _runtime().run({exercise}, {exercise!r}, CASES_{n}, _HERE)
+    _runtime().run({exercise}, {exercise!r}, CASES_{n}, _FILE)
 '''
 
 

@@ -29,10 +29,10 @@ DATA_DIR = "otter-data"  # next to tests/: otter's generate copies only tests/*.
 make = None
 
 
-def decode(obj, here):
+def decode(obj, test_file):
     """One JSON object of a test's cases, rebuilt (``json``'s object_hook: inner ones first).
-    A tagged object's tag is its first key; ``here`` is the folder of the test file, whose
-    ``../otter-data/`` holds its arrays."""
+    A tagged object's tag is its first key; ``test_file`` is the path the test file was
+    compiled with (relative or not): its folder's ``../otter-data/`` holds its arrays."""
     tag = next(iter(obj), "")
     if tag == "$list":
         return np.array(obj["$list"], dtype=obj["dtype"]).reshape(obj["shape"])
@@ -49,6 +49,7 @@ def decode(obj, here):
     if tag == "$fn":
         return make(obj["$fn"], obj["kw"])
     if tag == "$npy":
+        here = os.path.dirname(os.path.abspath(test_file))
         for folder in (os.path.join(here, os.pardir, DATA_DIR), DATA_DIR):
             path = os.path.join(folder, obj["$npy"])
             if os.path.exists(path):
@@ -67,12 +68,12 @@ def close(got, expected, rtol, atol, what):
         f"{what} differs from the expected value beyond rtol {rtol:g}, atol {atol:.3g}"
 
 
-def run(function, exercise, cases, here):
+def run(function, exercise, cases, test_file):
     """Call ``function`` (the student's ``exercise``) on each case of the JSON text ``cases``
     (``args``, a list; ``kwargs``, when there are any) and judge it; the first wrong case raises
     ``AssertionError`` (otter's failed test)."""
     assert callable(function), f"{exercise} is not defined"
-    for case in json.loads(cases, object_hook=lambda obj: decode(obj, here)):
+    for case in json.loads(cases, object_hook=lambda obj: decode(obj, test_file)):
         where = f"case {case['id']}"
         kwargs = case.get("kwargs", {})
         if case["kind"] == "raises":
