@@ -126,7 +126,7 @@ def bench_otter(repeat):
     warm = [python, os.path.join(ROOT, "bench", "otter_warm.py"),
             "ours=" + os.path.join(tmp, "tests"),
             "hand-written=" + os.path.join(ROOT, "bench", "otter_handwritten"),
-            "--repeat", str(30 * repeat)]
+            "--repeat", str(100 * repeat)]
     if python == PY:
         warm += ["--notebook", path]
     subprocess.run(warm, cwd=ROOT, check=False)

@@ -6,6 +6,8 @@ than as its own code, because otter compiles a test file twice at each
 ``grader.check`` (``create_test_file``, then ``ExceptionTestFile.from_file``) and
 the cost of a check is mostly that compilation. It needs only numpy and the
 standard library, and nothing here is secret: the cases are in the test file.
+Like everything otter runs in the student's kernel, a submission can replace it
+(as it can replace ``np.allclose``): README, "Compared with otter-grader 7".
 
 A test's cases are JSON text: the readable form of the worker protocol
 (``{"$list": nested lists, "dtype", "shape"}`` arrays, ``{"$tuple": [...]}``,
