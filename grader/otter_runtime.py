@@ -17,6 +17,8 @@ of ``grader/sandbox/callables.py``) and ``{"$npy": file name}`` (an array in
 ``otter-data/`` next to ``tests/``; ``"list": true`` rebuilds a list of Python
 numbers). Each case says how it is judged: ``close`` (one tolerance), ``parts``
 (a tuple, a tolerance per part), ``exact_int`` or ``raises`` (a builtin exception).
+A test's cases are decoded at its first check in a kernel and kept; each run
+hands the student's function copies of the arguments (and new generators).
 """
 import builtins
 import json
@@ -29,6 +31,16 @@ DATA_DIR = "otter-data"  # next to tests/: otter's generate copies only tests/*.
 # A case that passes a function names a factory of grader/sandbox/callables.py: the export
 # appends that module's source, which defines ``make``, to this one where a test needs it.
 make = None
+
+_DECODED = {}  # (test file, JSON text) -> its cases, decoded once per kernel
+
+
+class Made:
+    """A value made anew for each run of a test (a generator, a helper function), as
+    ``build()``: such values have state."""
+
+    def __init__(self, build):
+        self.build = build
 
 
 def decode(obj, test_file):
@@ -47,9 +59,9 @@ def decode(obj, test_file):
     if tag == "$int":
         return int(obj["$int"], 16)
     if tag == "$rng":
-        return np.random.default_rng(obj["$rng"])
+        return Made(lambda: np.random.default_rng(obj["$rng"]))
     if tag == "$fn":
-        return make(obj["$fn"], obj["kw"])
+        return Made(lambda: make(obj["$fn"], fresh(obj["kw"])))
     if tag == "$npy":
         here = os.path.dirname(os.path.abspath(test_file))
         for folder in (os.path.join(here, os.pardir, DATA_DIR), DATA_DIR):
@@ -59,6 +71,31 @@ def decode(obj, test_file):
                 return array.tolist() if obj.get("list") else array
         raise FileNotFoundError(f"{obj['$npy']}: {DATA_DIR}/ must be next to tests/")
     raise ValueError(f"unknown tag {tag}")
+
+
+def fresh(value):
+    """``value`` with every array, list and dict copied and every ``Made`` value made: what
+    a student's function receives shares nothing with the cases kept for the next check."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    if isinstance(value, Made):
+        return value.build()
+    return value
+
+
+def cases_of(text, test_file):
+    """The decoded cases of the JSON text ``text`` (decoded at its first check in a kernel;
+    a student's check cell runs again and again). Pass their arguments through ``fresh``."""
+    key = (test_file, text)
+    if key not in _DECODED:
+        _DECODED[key] = json.loads(text, object_hook=lambda obj: decode(obj, test_file))
+    return _DECODED[key]
 
 
 def close(got, expected, rtol, atol, what):
@@ -75,18 +112,18 @@ def run(function, exercise, cases, test_file):
     (``args``, a list; ``kwargs``, when there are any) and judge it; the first wrong case raises
     ``AssertionError`` (otter's failed test)."""
     assert callable(function), f"{exercise} is not defined"
-    for case in json.loads(cases, object_hook=lambda obj: decode(obj, test_file)):
+    for case in cases_of(cases, test_file):
         where = f"case {case['id']}"
-        kwargs = case.get("kwargs", {})
+        args, kwargs = fresh(case["args"]), fresh(case.get("kwargs", {}))
         if case["kind"] == "raises":
             try:
-                function(*case["args"], **kwargs)
+                function(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - any exception is judged by its type
                 assert isinstance(exc, getattr(builtins, case["name"])), \
                     f"{where}: raised {type(exc).__name__}, expected a {case['name']}"
                 continue
             raise AssertionError(f"{where}: returned instead of raising {case['name']}")
-        got = function(*case["args"], **kwargs)
+        got = function(*args, **kwargs)
         if case["kind"] == "exact_int":
             assert type(got) is int, f"{where}: return a Python int, not {type(got).__name__}"
             assert got == case["expected"], f"{where}: wrong count"

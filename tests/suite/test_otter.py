@@ -273,6 +273,32 @@ def test_the_runtime_is_compiled_once_per_kernel(tmp_path, monkeypatch):
     assert otter_export.runtime_source(with_callables=True)[1] != module_name
 
 
+def test_a_check_run_again_gets_fresh_cases(tmp_path, monkeypatch):
+    """The runtime keeps each test's decoded cases for the next check in the kernel, and hands
+    a student's function copies: a function that overwrites its arguments in place fails its
+    own check and leaves the next check (the reference) its cases intact; each run gets a new
+    generator for a case that passes one."""
+    _otter_test_case(monkeypatch)
+    otter_export.export(HW, str(tmp_path), seed=3)
+    path = tmp_path / "tests" / "gaussian_logpdf.py"
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    test = next(v for v in namespace.values() if hasattr(v, "test_func"))
+    reference = homeworks.load_reference(HW)
+
+    def overwrites(x, mu, Sigma):
+        for array in (x, mu, Sigma):
+            array[...] = 0.0
+        return 0.0
+
+    with pytest.raises(AssertionError):
+        test.test_func(overwrites)
+    test.test_func(reference.gaussian_logpdf)
+    runtime = namespace["_runtime"]()
+    draws = [runtime.fresh(runtime.decode({"$rng": 5}, str(path))).random() for _ in range(2)]
+    assert draws[0] == draws[1]
+
+
 def test_the_default_seed_is_random_and_recorded(tmp_path, capsys):
     from grader.cli import main
     seeds = []
