@@ -43,12 +43,14 @@ def student_globals():
 
 
 def measure(folders, questions, repeat, notebook=None):
-    """Median seconds of one check, ``{(question, label): seconds}``.
+    """Seconds of each check, ``{(question, label): [seconds of round 1, 2, ...]}``.
 
     ``folders`` maps a label to a tests folder (a question missing from a folder is
-    skipped for it); their checks are interleaved over ``repeat`` rounds. With
-    ``notebook``, label ``"grader"`` is this grader's own API, timed afterwards over
-    fewer rounds (each starts a sandboxed worker, which would disturb otter's timings).
+    skipped for it). In each of ``repeat`` rounds every question is checked with each
+    folder back to back, in an order that alternates, so that round by round the
+    folders see the same load. With ``notebook``, label ``"grader"`` is this grader's
+    own API, timed afterwards over fewer rounds (each starts a sandboxed worker, which
+    would disturb otter's timings).
     """
     import otter
 
@@ -59,18 +61,19 @@ def measure(folders, questions, repeat, notebook=None):
         for q in questions:
             if os.path.exists(os.path.join(folder, q + ".py")):
                 runs[q, label] = (lambda c=checker, q=q: c.check(q, global_env=env))
-    medians = _interleaved(runs, repeat)
+    times = _rounds(runs, repeat)
     if notebook is not None:
         sys.path.insert(0, ROOT)
         from grader.notebook import Notebook
         ours = Notebook("hw1", notebook)
-        medians.update(_interleaved({(q, "grader"): (lambda q=q: ours.check(q))
-                                     for q in questions}, max(3, repeat // 20)))
-    return medians
+        times.update(_rounds({(q, "grader"): (lambda q=q: ours.check(q)) for q in questions},
+                             max(3, repeat // 20)))
+    return times
 
 
-def _interleaved(runs, repeat):
-    """{key: median seconds} of the callables ``runs``, after one run each that must pass."""
+def _rounds(runs, repeat):
+    """{key: [seconds per round]} of the callables ``runs`` (keys ``(question, label)``),
+    after one run each that must pass."""
     for key, run in runs.items():
         result = run()
         passed = getattr(result, "passed", None)
@@ -79,20 +82,23 @@ def _interleaved(runs, repeat):
         if not passed:
             raise SystemExit(f"{key[1]}: check of {key[0]} failed with the reference:\n{result}")
     times = {key: [] for key in runs}
-    keys = list(runs)
+    questions = list(dict.fromkeys(q for q, _ in runs))
     for n in range(repeat):
-        shift = n % len(keys)  # rotate who goes first
-        for key in keys[shift:] + keys[:shift]:
-            start = time.perf_counter()
-            runs[key]()
-            times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(values) for key, values in times.items()}
+        for q in questions:
+            keys = [key for key in runs if key[0] == q]
+            for key in keys if n % 2 else keys[::-1]:
+                start = time.perf_counter()
+                runs[key]()
+                times[key].append(time.perf_counter() - start)
+    return times
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="+", metavar="LABEL=DIR")
+    parser.add_argument("folders", nargs="+", metavar="LABEL=DIR",
+                        help="tests folders; with labels ours and hand-written (last), the "
+                             "median ratio of their checks, round by round, is printed too")
     parser.add_argument("--questions", default=",".join(QUESTIONS))
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--notebook", help="a saved HW1 notebook for this grader's own check")
@@ -102,18 +108,20 @@ def main(argv=None):
     notebook = os.path.abspath(args.notebook) if args.notebook else None
     questions = args.questions.split(",")
     os.chdir(tempfile.mkdtemp())  # otter's Notebook writes its .OTTER_LOG here
-    medians = measure(folders, questions, args.repeat, notebook)
+    times = measure(folders, questions, args.repeat, notebook)
     for q in questions:
-        figures = [(label, medians[q, label]) for label in folders if (q, label) in medians]
+        labels = [label for label in folders if (q, label) in times]
         target = ""
-        if len(figures) == 2 and figures[1][0] == "hand-written":
-            target = f"{figures[0][1] / figures[1][1]:.2f}x, target <= 1x"
-        row(f"warm kernel, {q}: {' / '.join(label for label, _ in figures)}",
-            " / ".join(f"{seconds * 1000:.1f}" for _, seconds in figures) + " ms", target)
+        if labels[-2:] == ["ours", "hand-written"]:
+            ratios = [a / b for a, b in zip(times[q, "ours"], times[q, "hand-written"])]
+            target = f"{statistics.median(ratios):.2f}x (round by round), target <= 1x"
+        row(f"warm kernel, {q}: {' / '.join(labels)}",
+            " / ".join(f"{statistics.median(times[q, label]) * 1000:.1f}" for label in labels)
+            + " ms", target)
     for q in questions:
-        if (q, "grader") in medians:
+        if (q, "grader") in times:
             row(f"warm kernel, {q}: this grader's own check",
-                f"{medians[q, 'grader'] * 1000:.0f} ms")
+                f"{statistics.median(times[q, 'grader']) * 1000:.0f} ms")
     return 0
 
 

@@ -34,6 +34,7 @@ instead. Exported tests run the
 way otter runs them, inside the student's kernel, with the weaknesses that
 this project's README lists ("Compared with otter-grader 7").
 """
+import ast
 import hashlib
 import inspect
 import json
@@ -173,8 +174,9 @@ class _DataFiles:
 TEST_HEADER = '''"""otter tests of `{exercise}`{kind}, exported from the course grader ({hw}, hidden seed {seed}).
 {warning}
 Regenerate with `python -m grader export-otter {hw} OUTDIR --seed {seed}`; do not edit.
-Each test's cases are JSON text, run and judged by _RUNTIME (its docstring says how); arrays
-too large for the text are in {data}/ next to tests/.
+Each test's cases are JSON text, run and judged by _RUNTIME (grader/otter_runtime.py of the
+course grader, whose docstring describes the format); arrays too large for the text are in
+{data}/ next to tests/.
 """
 import os
 import sys
@@ -213,16 +215,27 @@ def test_{n}({exercise}):
 
 
 def runtime_source(with_callables):
-    """The text of ``otter_runtime.py`` that test files carry (with ``callables.py`` appended
-    when a case passes a helper function), and the name of its module in a kernel (by
-    content, so that two exports of different versions never share one)."""
-    text = inspect.getsource(otter_runtime)
-    if with_callables:
-        text += ("\n\n# --- grader/sandbox/callables.py: the helper functions that cases pass ---\n"
-                 + inspect.getsource(callables_module).split('"""', 2)[2].strip() + "\n")
+    """The code of ``otter_runtime.py`` that test files carry (with ``callables.py``'s after
+    it when a case passes a helper function), and the name of its module in a kernel (by
+    content, so that two exports of different versions never share one).
+
+    Docstrings and comments are left out: otter pickles a test file's whole text into its
+    log at every check, so each kilobyte of it costs every check."""
+    modules = [otter_runtime] + ([callables_module] if with_callables else [])
+    text = "\n\n".join(_without_docstrings(inspect.getsource(m)) for m in modules) + "\n"
     if "\'\'\'" in text:
         raise ValueError("otter_runtime.py and callables.py must not contain \'\'\'")
     return text, "dgm_otter_runtime_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _without_docstrings(source):
+    """``source`` as code only: no docstrings, no comments (``ast.unparse``)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and \
+                ast.get_docstring(node, clean=False) is not None:
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
 
 
 def export(hw, outdir, *, seed=None):
