@@ -5,7 +5,7 @@
     OUTDIR/hw1_gaussians.ipynb          the student notebook, set up with ``otter.Notebook()``
     OUTDIR/tests/<exercise>.py          the public checks' tests (may ship with the notebook)
     OUTDIR/tests/<exercise>_hidden.py   the hidden checks' tests: never ship these
-    OUTDIR/otter-data/*.npy             arrays too large to write as literals (support files)
+    OUTDIR/otter-data/*.npy             arrays too large for a test's text (support files)
     OUTDIR/requirements.txt             what the grading image needs (numpy; torch where the
                                         module imports it)
     OUTDIR/otter_config.json            otter's autograder configuration
@@ -16,9 +16,14 @@ all-or-nothing over its cases like here; public checks are visible, in files of
 their own; hidden checks are ``hidden=True`` in ``*_hidden.py`` files, their
 cases drawn from ``seed`` (random unless given, and recorded: a course picks the
 hidden cases once, when it exports). The expected values are computed by the
-reference on the exporting side and written as literals; an array of more than
-``LITERAL_LIMIT`` numbers goes to an ``.npy`` file instead (read once per test
-file, so each check stays cheap in a warm kernel).
+reference on the exporting side. A test holds its cases as JSON text in a
+string, not as Python literals, and an array of more than ``LITERAL_LIMIT``
+numbers goes to an ``.npy`` file: otter compiles a test file twice at every
+``grader.check``, and number literals are what compilation spends its time on.
+The code that decodes and judges the cases (``otter_runtime.py``) travels as
+text in each file and is compiled once per kernel, so that a check in a warm
+kernel costs about what a hand-written otter test of the same calls costs
+(``bench/otter_warm.py``).
 
 A check is exported when it is one call of the exercise judged by a judge
 that declares what it compares: a tolerance (``close``, ``close_tuple``), an
@@ -29,67 +34,68 @@ instead. Exported tests run the
 way otter runs them, inside the student's kernel, with the weaknesses that
 this project's README lists ("Compared with otter-grader 7").
 """
+import ast
+import hashlib
 import inspect
 import json
-import math
 import os
 import secrets
 
 import numpy as np
 
-from . import engine, homeworks, nbgen
+from . import engine, homeworks, nbgen, otter_runtime
 from .checks import judges
 from .checks.registry import single_call
 from .sandbox import callables as callables_module
+from .sandbox import protocol
 
 OTTER_VERSION = "7.0.0"
-LITERAL_LIMIT = 256  # numbers in an array written as a literal; larger ones go to .npy
+LITERAL_LIMIT = 256  # numbers of an array written in a test's text; larger ones go to .npy
 HIDDEN_SUFFIX = "_hidden"
-DATA_DIR = "otter-data"  # next to tests/: otter's generate copies only tests/*.py
+DATA_DIR = otter_runtime.DATA_DIR
 
 
 class NotExportable(Exception):
     """A check that otter's exception tests cannot express; the message says why."""
 
 
-def literal(value, store=None):
-    """Python source that rebuilds plain case data (exact floats; generators by their seed).
-    ``store(array)``, when given, takes an array of more than ``LITERAL_LIMIT`` numbers and
-    returns the source that loads it (a data file) instead of a literal."""
-    if value is None or isinstance(value, (bool, str)):
-        return repr(value)
-    if isinstance(value, (int, np.integer)):
-        value = int(value)
-        return repr(value) if abs(value) < 10**30 else ("-" if value < 0 else "") + hex(abs(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isfinite(value):
-            return repr(value)
-        return f"float({str(value)!r})"
+def plain(value, store=None):
+    """Case data as JSON-able data in the readable form of the worker protocol
+    (``protocol.encode(..., readable=True)``: ``$list`` arrays, ``$tuple``, ``$map``, ``$int``),
+    plus ``$rng`` (a generator by its seed), ``$fn`` (a helper function by name) and ``$npy``
+    (an array in a data file). ``store(array)``, when given, takes an array of more than
+    ``LITERAL_LIMIT`` numbers (or a longer list of plain numbers) and returns the ``$npy``
+    reference to the file it is saved in. Raises ``NotExportable`` for what a test file cannot
+    rebuild."""
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, (complex, np.complexfloating)):
+        raise NotExportable("an argument is a complex number")
     if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            raise NotExportable("an argument is an array of Python objects")
+        if value.dtype == object or value.dtype.kind not in "biufU":
+            raise NotExportable(f"an argument is an array of {value.dtype}")
         if store is not None and value.size > LITERAL_LIMIT:
             return store(value)
-        flat = ", ".join(literal(v) for v in value.reshape(-1).tolist())
-        return f"np.array([{flat}], dtype={value.dtype.str!r}).reshape({tuple(value.shape)!r})"
-    if isinstance(value, (list, tuple)) and store is not None and len(value) > LITERAL_LIMIT \
-            and _plain_numbers(value):  # saved as an array, rebuilt as Python numbers
-        rebuilt = f"{store(np.array(value))}.tolist()"
-        return rebuilt if isinstance(value, list) else f"tuple({rebuilt})"
-    if isinstance(value, tuple):
-        return "(" + "".join(literal(v, store) + ", " for v in value) + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v, store) for v in value) + "]"
-    if isinstance(value, dict):
+    elif isinstance(value, (list, tuple)):
+        if store is not None and len(value) > LITERAL_LIMIT and _plain_numbers(value):
+            stored = dict(store(np.array(value)), list=True)  # rebuilt as Python numbers
+            return stored if isinstance(value, list) else {"$tuple": stored}
+        items = [plain(v, store) for v in value]
+        return {"$tuple": items} if isinstance(value, tuple) else items
+    elif isinstance(value, dict):
         if "$rng" in value:
-            return f"np.random.default_rng({int(value['$rng'])})"
+            return {"$rng": int(value["$rng"])}
         if "$fn" in value and not value.get("save"):
-            return f"callables_make({value['$fn']!r}, {literal(value.get('kw', {}), store)})"
+            return {"$fn": str(value["$fn"]), "kw": plain(value.get("kw", {}), store)}
         if any(str(k).startswith("$") for k in value):
             raise NotExportable(f"an argument is a worker-side object {sorted(value)}")
-        return "{" + ", ".join(f"{k!r}: {literal(v, store)}" for k, v in value.items()) + "}"
-    raise NotExportable(f"an argument of type {type(value).__name__}")
+        if not all(isinstance(k, str) for k in value):
+            raise NotExportable("an argument is a dict with keys that are not strings")
+        return {"$map": {k: plain(v, store) for k, v in value.items()}}
+    try:
+        return protocol.encode(value, readable=True)
+    except TypeError:
+        raise NotExportable(f"an argument of type {type(value).__name__}") from None
 
 
 def _plain_numbers(values):
@@ -129,15 +135,23 @@ def _comparison(check, case):
                            for i in range(len(names))]}
 
 
-def _case_literal(check, case, expected, store):
-    how = ", ".join(f"{k}={v!r}" for k, v in _comparison(check, case).items())
-    return (f"    dict(id={case.id!r}, args={literal(tuple(case.args), store)}, "
-            f"kwargs={literal(dict(case.kwargs), store)},\n"
-            f"         expected={literal(expected, store)}, {how}),")
+def _case_record(check, case, expected, store):
+    """One case of an exported test as JSON-able data: what to call and how to judge it."""
+    record = {"id": case.id, "args": plain(list(case.args), store)}
+    if case.kwargs:
+        record["kwargs"] = plain(dict(case.kwargs), store)["$map"]
+    return {**record, "expected": plain(expected, store), **_comparison(check, case)}
+
+
+def cases_text(records):
+    """The cases of one test as JSON text, one case a line, for a raw triple-quoted string
+    (single quotes escaped, so no case can end the string)."""
+    lines = ",\n".join(json.dumps(r, allow_nan=True) for r in records)
+    return f"[\n{lines}\n]".replace("'", "\\u0027")
 
 
 class _DataFiles:
-    """The arrays of one test file that are too large for literals: ``<DATA_DIR>/<stem>-<n>.npy``."""
+    """The arrays of one test file that are too large for its text: ``<DATA_DIR>/<stem>-<n>.npy``."""
 
     def __init__(self, stem):
         self.stem = stem
@@ -145,7 +159,7 @@ class _DataFiles:
 
     def __call__(self, array):
         self.arrays.append(np.ascontiguousarray(array))
-        return f"_data({self.stem + '-' + str(len(self.arrays)) + '.npy'!r})"
+        return {"$npy": f"{self.stem}-{len(self.arrays)}.npy"}
 
     def write(self, folder):
         """Write the collected arrays under ``folder``; returns their file names."""
@@ -160,84 +174,68 @@ class _DataFiles:
 TEST_HEADER = '''"""otter tests of `{exercise}`{kind}, exported from the course grader ({hw}, hidden seed {seed}).
 {warning}
 Regenerate with `python -m grader export-otter {hw} OUTDIR --seed {seed}`; do not edit.
+Each test's cases are JSON text, run and judged by _RUNTIME (grader/otter_runtime.py of the
+course grader, whose docstring describes the format); arrays too large for the text are in
+{data}/ next to tests/.
 """
-import builtins
 import os
+import sys
+import types
 
-import numpy as np
 from otter.test_files import test_case
 
 OK_FORMAT = False
-{callables}
+
 name = {name!r}
 points = None
-# arrays too large for literals: {data}/*.npy, next to tests/ (otter compiles a test file
-# with its path as the code's file name) or in the working folder (otter's support files)
-_HERE = os.path.dirname(os.path.abspath((lambda: 0).__code__.co_filename))
-_LOADED = {{}}
+
+_RUNTIME = r\'\'\'{runtime}\'\'\'
+_FILE = (lambda: None).__code__.co_filename  # its path as otter compiled it (no getcwd here)
 
 
-def _data(file_name):
-    if file_name not in _LOADED:
-        for folder in (os.path.join(_HERE, os.pardir, {data!r}), {data!r}):
-            if os.path.exists(os.path.join(folder, file_name)):
-                _LOADED[file_name] = np.load(os.path.join(folder, file_name), allow_pickle=False)
-                break
-        else:
-            raise FileNotFoundError(f"{{file_name}}: {data}/ must be next to tests/")
-    return _LOADED[file_name]
-
-
-def _close(got, expected, rtol, atol, what):
-    got = np.asarray(got, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    assert got.shape == expected.shape, f"{{what}} has shape {{got.shape}}, expected {{expected.shape}}"
-    assert np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True), \\
-        f"{{what}} differs from the expected value beyond rtol {{rtol:g}}, atol {{atol:.3g}}"
-
-
-def _run(function, cases):
-    assert callable(function), "{exercise} is not defined"
-    for case in cases:
-        where = f"case {{case['id']}}"
-        if case["kind"] == "raises":
-            try:
-                function(*case["args"], **case["kwargs"])
-            except Exception as exc:  # noqa: BLE001
-                assert isinstance(exc, getattr(builtins, case["name"])), \
-                    f"{{where}}: raised {{type(exc).__name__}}, expected a {{case['name']}}"
-                continue
-            raise AssertionError(f"{{where}}: returned instead of raising {{case['name']}}")
-        got = function(*case["args"], **case["kwargs"])
-        if case["kind"] == "exact_int":
-            assert type(got) is int, f"{{where}}: return a Python int, not {{type(got).__name__}}"
-            assert got == case["expected"], f"{{where}}: wrong count"
-        elif case["kind"] == "close":
-            _close(got, case["expected"], *case["tolerance"], f"{{where}}: result")
-        else:
-            assert len(got) == len(case["names"]), f"{{where}}: return {{len(case['names'])}} values"
-            for part, exp, tol, what in zip(got, case["expected"], case["tolerances"],
-                                            case["names"]):
-                _close(part, exp, *tol, f"{{where}}: {{what}}")
+def _runtime():
+    # compiled once per kernel: otter compiles this whole file twice at every check
+    module = sys.modules.get({module!r})
+    if module is None:
+        module = types.ModuleType({module!r})
+        exec(compile(_RUNTIME, {module!r}, "exec"), module.__dict__)
+        sys.modules[{module!r}] = module
+    return module
 '''
 
 TEST_CASE = '''
 
-CASES_{n} = [
-{cases}
-]
+CASES_{n} = r\'\'\'{cases}\'\'\'
 
 
 @test_case(name={title!r}, points={points!r}, hidden={hidden!r})
 def test_{n}({exercise}):
-    _run({exercise}, CASES_{n})
+    _runtime().run({exercise}, {exercise!r}, CASES_{n}, _FILE)
 '''
 
 
-# The worker's helper functions (sgd's gradients, energies), inlined where a case uses them.
-_CALLABLES = ("\n\n# --- grader/sandbox/callables.py, inlined: the helper functions that cases pass ---\n"
-              + inspect.getsource(callables_module).split('"""', 2)[2].strip()
-              + "\n\ncallables_make = make\n")
+def runtime_source(with_callables):
+    """The code of ``otter_runtime.py`` that test files carry (with ``callables.py``'s after
+    it when a case passes a helper function), and the name of its module in a kernel (by
+    content, so that two exports of different versions never share one).
+
+    Docstrings and comments are left out: otter pickles a test file's whole text into its
+    log at every check, so each kilobyte of it costs every check."""
+    modules = [otter_runtime] + ([callables_module] if with_callables else [])
+    text = "\n\n".join(_without_docstrings(inspect.getsource(m)) for m in modules) + "\n"
+    if "\'\'\'" in text:
+        raise ValueError("otter_runtime.py and callables.py must not contain \'\'\'")
+    return text, "dgm_otter_runtime_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _without_docstrings(source):
+    """``source`` as code only: no docstrings, no comments (``ast.unparse``)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and \
+                ast.get_docstring(node, clean=False) is not None:
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
 
 
 def export(hw, outdir, *, seed=None):
@@ -260,8 +258,8 @@ def export(hw, outdir, *, seed=None):
                 raise NotExportable("it is a program of several steps, not one call")
             stored = len(data.arrays)
             try:
-                cases = "\n".join(_case_literal(check, case, expected, data)
-                                   for case, expected in expectations.cases(check))
+                cases = cases_text([_case_record(check, case, expected, data)
+                                    for case, expected in expectations.cases(check)])
             except NotExportable:
                 del data.arrays[stored:]
                 raise
@@ -273,12 +271,12 @@ def export(hw, outdir, *, seed=None):
     for stem, (exercise, public, entries, data) in by_file.items():
         if not entries:
             continue
-        uses = any("callables_make(" in cases for _, cases in entries)
+        runtime, module = runtime_source(any('"$fn": ' in cases for _, cases in entries))
         text = TEST_HEADER.format(
             exercise=exercise, name=stem, hw=hw.id, seed=seed,
             kind="" if public else " (hidden checks)",
             warning="" if public else HIDDEN_WARNING.format(stem=stem),
-            callables=_CALLABLES if uses else "", data=DATA_DIR)
+            runtime=runtime, module=module, data=DATA_DIR)
         for n, (check, cases) in enumerate(entries, start=1):
             title = check.title + ("" if check.public else " [hidden]")
             text += TEST_CASE.format(n=n, cases=cases, title=f"{exercise}: {title}",

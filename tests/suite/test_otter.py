@@ -8,11 +8,15 @@ Each comparison pairs the same attack graded here (always run) with, where it
 can be shown without waiting forever, the same attack under ``otter run``.
 """
 import ast
+import importlib
 import importlib.util
+import inspect
 import json
+import math
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -102,20 +106,56 @@ def test_hidden_cases_follow_the_seed_and_public_cases_do_not(tmp_path):
         assert same != name.endswith("_hidden.py"), name
 
 
+def _case_texts(text):
+    """The JSON case texts (``CASES_n = r'''...'''``) of a test file, decoded as plain JSON."""
+    return [json.loads(node.value.value) for node in ast.parse(text).body
+            if isinstance(node, ast.Assign) and node.targets[0].id.startswith("CASES_")]
+
+
+def _largest_in_text(data):
+    """How many numbers the largest array or list of a (plainly decoded) case text holds."""
+    if isinstance(data, list):
+        return max([len(data)] + [_largest_in_text(v) for v in data])
+    if isinstance(data, dict):
+        if "$list" in data:
+            return math.prod(data["shape"])
+        return max([0] + [_largest_in_text(v) for v in data.values()])
+    return 0
+
+
+def _npy_names(data):
+    """The data files (``{"$npy": name}``) that a case text reads."""
+    if isinstance(data, list):
+        return [n for v in data for n in _npy_names(v)]
+    if isinstance(data, dict):
+        return ([data["$npy"]] if "$npy" in data else []) + \
+            [n for v in data.values() for n in _npy_names(v)]
+    return []
+
+
 @pytest.mark.parametrize("hw", list(homeworks.HOMEWORKS.values()), ids=lambda hw: hw.id)
-def test_no_giant_literals_large_arrays_go_to_npy_files(hw, tmp_path):
-    """A 300x300 hidden case once made a 2 MB literal: arrays of more than LITERAL_LIMIT
-    numbers go to otter-data/*.npy, each read by the test file that names it."""
+def test_no_giant_literals_cases_are_json_text_and_large_arrays_go_to_npy_files(hw, tmp_path):
+    """A 300x300 hidden case once made a 2 MB literal, and otter compiles a test file twice at
+    every check: a test file's code holds no case data (its only numbers are the points of
+    its tests), each test's cases are JSON text whose arrays hold at most LITERAL_LIMIT
+    numbers, and larger ones are otter-data/*.npy files, each named by the file that reads it."""
     otter_export.export(hw, str(tmp_path), seed=3)
-    files = exported_test_files(tmp_path)
-    for name, text in files.items():
-        assert len(text) < 64_000, (name, len(text))
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, (ast.List, ast.Tuple)):
-                assert len(node.elts) <= otter_export.LITERAL_LIMIT, name
-    for rel in otter_export.support_files(str(tmp_path)):
-        data = rel.split("/", 1)[1]
-        assert f"_data({data!r})" in files[data.rsplit("-", 1)[0] + ".py"]
+    named = set()
+    for name, text in exported_test_files(tmp_path).items():
+        assert len(text) < 48_000, (name, len(text))
+        tree = ast.parse(text)
+        numbers = [n for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                   and type(n.value) in (int, float)]
+        tests = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and getattr(n.func, "id", "") == "test_case"]
+        assert len(numbers) == len(tests), name  # points=... and nothing else
+        texts = _case_texts(text)
+        assert len(texts) == len(tests) and all(texts), name
+        assert max(_largest_in_text(t) for t in texts) <= otter_export.LITERAL_LIMIT, name
+        files = [n for t in texts for n in _npy_names(t)]
+        assert all(n.startswith(name[:-3] + "-") for n in files), name
+        named |= {f"{otter_export.DATA_DIR}/{n}" for n in files}
+    assert sorted(named) == otter_export.support_files(str(tmp_path))
 
 
 class _TestCase:
@@ -129,21 +169,79 @@ class _TestCase:
         return self
 
 
-def test_an_exported_test_file_runs_and_loads_its_data_files(tmp_path, monkeypatch):
-    """The test file as otter runs it (compiled with its path, executed in an empty
-    namespace, from another folder), against the reference: every case passes, its data
-    files included; a wrong answer fails."""
-    import types
+def _otter_test_case(monkeypatch):
+    """Make ``from otter.test_files import test_case`` work: otter's, or a stand-in."""
     if importlib.util.find_spec("otter") is None:
         fake = types.ModuleType("otter.test_files")
         fake.test_case = _TestCase
         monkeypatch.setitem(sys.modules, "otter", types.ModuleType("otter"))
         monkeypatch.setitem(sys.modules, "otter.test_files", fake)
+
+
+def run_exported(folder, hw, source):
+    """{check id: passed} of an export's tests on module ``source``, run as otter runs them:
+    each file executed once without its path (otter's ``create_test_file``) and once
+    compiled with it, each test function given the module's global of each parameter's name."""
+    checks = homeworks.load_checks(hw, include_hidden=True)
+    by_title = {f"{c.exercise}: {c.title}" + ("" if c.public else " [hidden]"): c.id
+                for c in checks}
+    module = {"__name__": "__main__"}
+    exec(compile(source, hw.filename, "exec"), module)
+    verdicts = {}
+    for path in sorted((folder / "tests").glob("*.py")):
+        exec(path.read_text(), {})
+        namespace = {}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        for test in [v for v in namespace.values() if hasattr(v, "test_func")]:
+            params = inspect.signature(test.test_func).parameters
+            try:
+                test.test_func(**{p: module.get(p) for p in params})
+                verdicts[by_title[test.name]] = True
+            except Exception:  # noqa: BLE001 - any exception fails an otter test
+                verdicts[by_title[test.name]] = False
+    return verdicts
+
+
+@pytest.mark.parametrize("hw", [hw for hw in homeworks.HOMEWORKS.values() if hw.id != "hw6"],
+                         ids=lambda hw: hw.id)
+def test_exported_tests_fail_what_the_grader_fails(hw, tmp_path, monkeypatch):
+    """Same seed, same verdicts: the exported tests pass the reference, fail every exported
+    check on the stubs, fail exactly the exported checks that each deliberately wrong variant
+    of the homework's own tests loses (at seed 3, one of the seeds those tests grade them
+    with), and fail the buggy example where this grader does (hw6 exports nothing)."""
+    _otter_test_case(monkeypatch)
+    monkeypatch.chdir("/")
+    exported, _ = otter_export.export(hw, str(tmp_path), seed=3)
+    reference = run_exported(tmp_path, hw, reference_source(hw))
+    assert exported and sorted(reference) == sorted(exported) and all(reference.values())
+    assert not any(run_exported(tmp_path, hw, stub_source(hw)).values())
+    suite = importlib.import_module(f"tests.suite.test_{hw.module}")
+    for name, (override, expected_lost, *only) in suite.WRONG_VARIANTS.items():
+        verdicts = run_exported(tmp_path, hw, variant(hw, override))
+        if only:  # the variant is graded on these exercises alone (hw7)
+            verdicts = {i: ok for i, ok in verdicts.items() if i.split("/")[0] in only[0]}
+        assert {i for i, ok in verdicts.items() if not ok} == set(expected_lost) & set(exported), \
+            name
+    with open(os.path.join(PROJECT_ROOT, "examples", hw.id, "buggy", hw.filename),
+              encoding="utf-8") as fh:
+        buggy = fh.read()
+    verdicts = run_exported(tmp_path, hw, buggy)
+    graded = grade_text(hw.id, buggy, seed=3)
+    assert {i for i, ok in verdicts.items() if not ok} == lost(graded) & set(exported), \
+        failures(graded)
+
+
+def test_an_exported_test_file_runs_and_loads_its_data_files(tmp_path, monkeypatch):
+    """The test file as otter runs it (executed without its path, then compiled with it and
+    executed in an empty namespace, from another folder), against the reference: every case
+    passes, its data files included; a wrong answer fails."""
+    _otter_test_case(monkeypatch)
     monkeypatch.chdir("/")
     hw2 = homeworks.get("hw2")
     otter_export.export(hw2, str(tmp_path), seed=3)
     assert any("gaussian_kl_hidden-" in f for f in otter_export.support_files(str(tmp_path)))
     path = tmp_path / "tests" / "gaussian_kl_hidden.py"
+    exec(path.read_text(), {})  # as otter's create_test_file does: no path to find data by
     namespace = {}
     exec(compile(path.read_text(), str(path), "exec"), namespace)
     reference = homeworks.load_reference(hw2)
@@ -153,6 +251,52 @@ def test_an_exported_test_file_runs_and_loads_its_data_files(tmp_path, monkeypat
         case.test_func(reference.gaussian_kl)
     with pytest.raises(AssertionError):
         cases[0].test_func(lambda *a, **k: reference.gaussian_kl(*a, **k) + 1e-3)
+
+
+def test_the_runtime_is_compiled_once_per_kernel(tmp_path, monkeypatch):
+    """Each check executes its test file anew; the code that runs the cases (otter_runtime.py,
+    carried as text) is compiled at the first one and kept in sys.modules under a name made
+    from its content, so that another version's runtime is another module."""
+    _otter_test_case(monkeypatch)
+    otter_export.export(HW, str(tmp_path), seed=3)
+    text, module_name = otter_export.runtime_source(with_callables=False)
+    monkeypatch.delitem(sys.modules, module_name, raising=False)
+    runtimes = []
+    for name in ("gaussian_logpdf.py", "gaussian_logpdf.py", "mixture_logpdf_hidden.py"):
+        source = (tmp_path / "tests" / name).read_text()
+        assert text in source
+        namespace = {}
+        exec(compile(source, name, "exec"), namespace)
+        runtimes.append(namespace["_runtime"]())
+    assert runtimes[0] is runtimes[1] is runtimes[2] is sys.modules[module_name]
+    assert runtimes[0].run.__code__.co_filename == module_name
+    assert otter_export.runtime_source(with_callables=True)[1] != module_name
+
+
+def test_a_check_run_again_gets_fresh_cases(tmp_path, monkeypatch):
+    """The runtime keeps each test's decoded cases for the next check in the kernel, and hands
+    a student's function copies: a function that overwrites its arguments in place fails its
+    own check and leaves the next check (the reference) its cases intact; each run gets a new
+    generator for a case that passes one."""
+    _otter_test_case(monkeypatch)
+    otter_export.export(HW, str(tmp_path), seed=3)
+    path = tmp_path / "tests" / "gaussian_logpdf.py"
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    test = next(v for v in namespace.values() if hasattr(v, "test_func"))
+    reference = homeworks.load_reference(HW)
+
+    def overwrites(x, mu, Sigma):
+        for array in (x, mu, Sigma):
+            array[...] = 0.0
+        return 0.0
+
+    with pytest.raises(AssertionError):
+        test.test_func(overwrites)
+    test.test_func(reference.gaussian_logpdf)
+    runtime = namespace["_runtime"]()
+    draws = [runtime.fresh(runtime.decode({"$rng": 5}, str(path))).random() for _ in range(2)]
+    assert draws[0] == draws[1]
 
 
 def test_the_default_seed_is_random_and_recorded(tmp_path, capsys):
