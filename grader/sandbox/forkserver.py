@@ -232,6 +232,8 @@ def _started(python, preload, env, runtime_files):
     with _SERVERS_LOCK:
         server = _SERVERS.get(key)
         if server is None or not server.alive:
+            if server is not None:
+                server.close()  # a template that died: its folder goes too
             server = ForkServer(python, preload, env, runtime_files)
             _SERVERS[key] = server
         return server
