@@ -116,8 +116,13 @@ def bench_models(device, seeds):
             f"{statistics.pstdev(nlls):.2f}; {target}")
 
 
-def _tree_stats(root, seen):
-    """Record (CPU ns, run-queue wait ns) of ``root`` and its descendants into ``seen``."""
+ROLES = ("grader", "template", "workers")
+
+
+def _record_tree(root, seen):
+    """Record ``{pid: (role, CPU ns, run-queue wait ns)}`` of ``root``'s process tree into
+    ``seen``: ``root`` is the grader, its children the worker template (and any helper),
+    their descendants the workers."""
     parents = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -127,36 +132,36 @@ def _tree_stats(root, seen):
             except OSError:
                 continue
             parents[int(entry)] = int(stat[stat.rfind(")") + 2:].split()[1])
-    tree, grew = {root}, True
-    while grew:
-        found = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= found
-        grew = bool(found)
-    for pid in tree:
+    depth, level = {root: 0}, {root}
+    while level:
+        level = {pid for pid, parent in parents.items() if parent in level} - set(depth)
+        depth.update({pid: min(len(ROLES) - 1, depth[parents[pid]] + 1) for pid in level})
+    for pid, d in depth.items():
         try:
             with open(f"/proc/{pid}/schedstat") as fh:
                 cpu, wait = (int(v) for v in fh.read().split()[:2])
         except OSError:
             continue
-        seen[pid] = (cpu, wait)
+        seen[pid] = (ROLES[d], cpu, wait)
 
 
 def run_measured(cmd):
-    """(wall s, CPU s of the process tree or None, run-queue wait s or None) of ``cmd``."""
+    """(wall s, {role: CPU s}, run-queue wait s) of ``cmd``; empty dict and None without
+    ``/proc`` schedstat (not Linux)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
     seen = {}
     while proc.poll() is None:
         if os.path.exists("/proc/self/schedstat"):
-            _tree_stats(proc.pid, seen)
+            _record_tree(proc.pid, seen)
         time.sleep(0.02)
     wall = time.perf_counter() - start
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, cmd)
     if not seen:
-        return wall, None, None
-    return (wall, sum(c for c, _ in seen.values()) / 1e9,
-            sum(w for _, w in seen.values()) / 1e9)
+        return wall, {}, None
+    cpu = {role: sum(c for r, c, _ in seen.values() if r == role) / 1e9 for role in ROLES}
+    return wall, cpu, sum(w for _, _, w in seen.values()) / 1e9
 
 
 def bench_grading(device):
@@ -171,10 +176,13 @@ def bench_grading(device):
     wall = statistics.median(r[0] for r in runs)
     row(f"python -m grader grade hw6 (reference, --device {device})", f"{wall:.1f} s",
         GRADING_TARGET if device == "cpu" else "")
-    if runs[0][1] is not None:
-        cpu = statistics.median(r[1] for r in runs)
+    if runs[0][1]:
+        cpu = statistics.median(sum(r[1].values()) for r in runs)
         wait = statistics.median(r[2] for r in runs)
         row("  its CPU, all processes (waiting for a CPU)", f"{cpu:.1f} s ({wait:.1f} s)")
+        row("  CPU of the " + ", ".join(ROLES),
+            " / ".join(f"{statistics.median(r[1][role] for r in runs):.1f}" for role in ROLES)
+            + " s")
 
 
 LEARNS = {"FVSBN": "FVSBN/learns-the-digits-held-out-nll-after-training",
