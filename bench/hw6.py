@@ -32,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
+import torch._dynamo  # noqa: E402,F401 - a first optimizer step imports it (about 1 s): not training
 from torch import nn  # noqa: E402
 
 from grader.cases import digits  # noqa: E402
@@ -227,7 +228,6 @@ def main(argv=None):
     parser.add_argument("--graded", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    import torch._dynamo  # noqa: F401 - a first optimizer step imports it (about 1 s): not training
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         bench_models(device, tuple(range(args.n_seeds)))
