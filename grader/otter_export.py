@@ -190,7 +190,7 @@ name = {name!r}
 points = None
 
 _RUNTIME = r\'\'\'{runtime}\'\'\'
-_FILE = (lambda: None).__code__.co_filename  # its path as otter compiled it (no getcwd here)
+_FILE = (lambda: None).__code__.co_filename  # the path otter compiled this file with
 
 
 def _runtime():
