@@ -97,14 +97,15 @@ class ForkServer:
     read-only root (and raises ``ForkServerError`` if it did not come up).
     """
 
-    def __init__(self, python, preload, env, runtime_files, view=True):
+    def __init__(self, python, preload, env, runtime_files):
         self.folder = tempfile.mkdtemp(prefix="grader-template-")  # 0700: the grader's only
         self.runtime = os.path.join(self.folder, "runtime")
         os.mkdir(self.runtime, 0o700)
         copy_runtime(runtime_files, self.runtime)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
-        options = {"preload": list(preload), "view": bool(view), "folder": self.folder}
+        # always tries the allow-list root; its ready message says whether workers can use it
+        options = {"preload": list(preload), "view": True, "folder": self.folder}
         self.proc = subprocess.Popen(
             [python, "-I", "-c", _BOOT, self.runtime, json.dumps(options),
              str(theirs.fileno())],
