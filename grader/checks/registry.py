@@ -81,7 +81,7 @@ class Check:
     judge: Callable
     expected: Any = reference_answer
     steps: Callable = single_call
-    seconds: float | None = None   # wall-clock limit per case; None: the homework's limit
+    seconds: float | None = None   # time limit per case (callclock.py); None: the homework's
     visibility: str = "visible"
     needs_torch: bool = False
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-worker limits. ``call_seconds`` is wall clock for one request."""
+    """Per-worker limits. ``call_seconds`` (and ``import_seconds``) bound one request: wall
+    time minus the time the worker waited for a CPU held by other processes, with a
+    wall-clock backstop (``callclock.py``), so that a busy machine does not change a grade."""
     call_seconds: float = 10.0
     import_seconds: float = 30.0
     cpu_seconds: float = 20.0

@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import forkserver, isolation, protocol, rootfs
+from . import callclock, forkserver, isolation, protocol, rootfs
 from .limits import Limits
 
 RUNTIME_FILES, TEMPLATE_FILES = forkserver.RUNTIME_FILES, forkserver.TEMPLATE_FILES
@@ -98,6 +98,7 @@ class Sandbox:
         self.scratch = os.path.join(self.root, "tmp")
         self.output_path = os.path.join(self.root, "output.txt")
         self._output_seen = 0
+        self._worker_pid = None
         self.restarts = 0
 
     # --- lifecycle ------------------------------------------------------
@@ -198,6 +199,7 @@ class Sandbox:
         """Start a fresh worker and import the module; returns the import ``Outcome``."""
         self._kill()
         self._prepare_files()
+        self._worker_pid = None
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         config = {"fd_in": to_worker_r, "fd_out": from_worker_w,
@@ -305,51 +307,65 @@ class Sandbox:
         return self._request(request, seconds)
 
     def _request(self, request, seconds):
-        start = time.monotonic()
+        clock = callclock.CallClock(seconds, self._find_worker)
         try:
             self._to_worker.write(self._frame(request))
         except (BrokenPipeError, OSError):
-            return self._died(start)
+            return self._died(clock.start)
         try:
-            message = self._receive(start + seconds)
+            message = self._receive(clock)
         except TimeoutError:
             self._kill()
-            return Outcome("timeout", message=f"took longer than the {seconds:g} s limit; the "
-                           "worker was stopped", output=self._new_output(),
-                           seconds=time.monotonic() - start)
+            if clock.starved:
+                message = (f"did not finish within {clock.seconds * callclock.BACKSTOP_FACTOR:g} s "
+                           f"of wall-clock time: the machine was too busy to give it its "
+                           f"{seconds:g} s limit; the worker was stopped")
+            else:
+                message = f"took longer than the {seconds:g} s limit; the worker was stopped"
+            return Outcome("timeout", message=message, output=self._new_output(),
+                           seconds=time.monotonic() - clock.start)
         except EOFError:
-            return self._died(start)
+            return self._died(clock.start)
         except protocol.ProtocolError as exc:
             self._kill()
             return Outcome("garbage", message=f"the answer broke the channel's limits: {exc}",
-                           output=self._new_output(), seconds=time.monotonic() - start)
+                           output=self._new_output(), seconds=time.monotonic() - clock.start)
         outcome = self._interpret(message)
-        outcome.seconds = time.monotonic() - start
+        outcome.seconds = time.monotonic() - clock.start
         outcome.output = self._new_output()
         return outcome
+
+    def _find_worker(self):
+        """The host pid of the worker's main thread (under its PID-namespace parent when it
+        has one), or None while unknown; what ``CallClock`` reads the waiting time of."""
+        if self._worker_pid is None and self.proc is not None:
+            self._worker_pid = (callclock.only_child(self.proc.pid) if self.namespaces
+                                else self.proc.pid)
+        return self._worker_pid
 
     @staticmethod
     def _frame(message):
         body = protocol.dumps(message)
         return protocol.HEADER.pack(len(body)) + body
 
-    def _receive(self, deadline):
-        header = self._read(protocol.HEADER.size, deadline)
+    def _receive(self, clock):
+        header = self._read(protocol.HEADER.size, clock)
         (length,) = protocol.HEADER.unpack(header)
         if length > self.limits.message_bytes:
             raise protocol.ProtocolError(f"an answer of {length} bytes (limit "
                                          f"{self.limits.message_bytes >> 20} MiB per call)")
-        return protocol.parse_body(self._read(length, deadline))
+        return protocol.parse_body(self._read(length, clock))
 
-    def _read(self, n, deadline):
+    def _read(self, n, clock):
+        """``n`` bytes of the answer; raises TimeoutError when ``clock`` runs out first."""
         chunks, left = [], n
         while left:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
+            wait = clock.next_wait()
+            if wait is None:
                 raise TimeoutError
             ready, _, _ = select.select([self._from_worker], [], [], wait)
             if not ready:
-                raise TimeoutError
+                continue
             chunk = os.read(self._from_worker, min(left, 1 << 20))
             if not chunk:
                 raise EOFError
