@@ -164,10 +164,12 @@ def by_batch_zip(world):
 @pytest.fixture(scope="module")
 def gradescope_root(world):
     """The hw1 autograder (seed fixed like the batches'), unpacked and set up."""
-    from .test_autograder import unpack_and_set_up
+    from .test_autograder import remove_root, unpack_and_set_up
     zipped = world / "hw1_autograder.zip"
     assert main(["autograder", "hw1", "--out", str(zipped), "--seed", str(SEED)]) == 0
-    return unpack_and_set_up(zipped, "hw1")
+    top = unpack_and_set_up(zipped, "hw1")
+    yield top
+    remove_root(top)
 
 
 def by_grade(world, name):
