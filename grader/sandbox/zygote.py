@@ -75,12 +75,7 @@ def _finish(run):
     except BaseException:  # noqa: BLE001 - report and exit; the supervisor sees the status
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
-        os._exit(code)
+        _exit_now(code)
 
 
 def _child(ctl, wakeup, request, fds, root):
@@ -137,6 +132,18 @@ def main():
         if root:
             isolation.umount(root, isolation.MNT_DETACH)
         shutil.rmtree(options["folder"], ignore_errors=True)
+        # The grader waits for this exit: skip the interpreter's teardown of numpy and torch
+        # (tens of milliseconds to seconds), which has nothing left to clean up.
+        _exit_now(0)
+
+
+def _exit_now(code):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(code)
 
 
 def _serve(ctl, root):

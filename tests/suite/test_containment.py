@@ -432,12 +432,10 @@ def _batch(class_dir, out, *extra):
     in MiB: the grading process itself, not its workers)."""
     import subprocess
     import sys as _sys
-    wrapper = ("import resource, runpy, sys\n"
-               "try:\n"
-               "    runpy.run_module('grader', run_name='__main__')\n"
-               "finally:\n"
-               "    sys.stderr.write('\\nPEAK_RSS_KB %d\\n' % "
-               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    wrapper = ("import atexit, resource, runpy, sys\n"
+               "atexit.register(lambda: sys.stderr.write('\\nPEAK_RSS_KB %d\\n' % "
+               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+               "runpy.run_module('grader', run_name='__main__')\n")
     done = subprocess.run([_sys.executable, "-c", wrapper, "batch", "hw1", str(class_dir),
                            "--out", str(out), "--jobs", "2", "--no-progress", *extra],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
