@@ -27,6 +27,20 @@ def run_queue_wait(pid):
         return None
 
 
+def is_namespace_init(pid):
+    """Whether ``pid`` is PID 1 of a PID namespace below ours (a worker forked straight into
+    its own), from the ``NSpid`` line of ``/proc/PID/status``."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status.read(4096).splitlines():
+                if line.startswith(b"NSpid:"):
+                    ids = line.split()[1:]
+                    return len(ids) > 1 and ids[-1] == b"1"
+    except OSError:
+        pass
+    return False
+
+
 def only_child(pid):
     """The host pid of the one child of ``pid`` (the worker under its PID-namespace parent),
     or None while it has none or it cannot be read."""

@@ -336,11 +336,15 @@ class Sandbox:
         return outcome
 
     def _find_worker(self):
-        """The host pid of the worker's main thread (under its PID-namespace parent when it
-        has one), or None while unknown; what ``CallClock`` reads the waiting time of."""
+        """The host pid of the worker's main thread, or None while unknown; what ``CallClock``
+        reads the waiting time of. With namespaces the process started is either the worker
+        itself (PID 1 of its own PID namespace) or the parent left outside it, whose only
+        child is the worker."""
         if self._worker_pid is None and self.proc is not None:
-            self._worker_pid = (callclock.only_child(self.proc.pid) if self.namespaces
-                                else self.proc.pid)
+            pid = self.proc.pid
+            if self.namespaces and not callclock.is_namespace_init(pid):
+                pid = callclock.only_child(pid)
+            self._worker_pid = pid
         return self._worker_pid
 
     @staticmethod

@@ -116,3 +116,19 @@ def test_the_kernels_figures_are_read_for_a_live_process():
         os.killpg(parent.pid, 9)
         parent.wait()
     assert callclock.run_queue_wait(2 ** 22 + 7) is None  # no such process
+    assert not callclock.is_namespace_init(os.getpid())
+
+
+def test_the_clock_reads_the_workers_own_thread(tmp_path):
+    """The pid the clock reads is the worker's (PID 1 of its namespace where it has one)."""
+    from grader.sandbox.supervisor import Sandbox
+    module = tmp_path / "timed.py"
+    module.write_text(MODULE)
+    with Sandbox("timed", str(module)) as sandbox:
+        assert sandbox.start().ok
+        worker = sandbox._find_worker()
+        assert worker is not None and callclock.run_queue_wait(worker) is not None
+        if sandbox.namespaces:
+            assert callclock.is_namespace_init(worker)
+        else:
+            assert worker == sandbox.proc.pid
