@@ -44,10 +44,11 @@ MAX_REQUEST = 1 << 20
 WARM_MODULES = {"torch": ("torch._dynamo",)}
 
 
-def preload(names):
-    """Import the homework's packages and their ``WARM_MODULES`` (a missing package fails the
-    worker's own import later; a submodule that cannot be warmed is imported, or not, by
-    the code that needs it).
+def preload(names, warm=True):
+    """Import the homework's packages and, with ``warm``, their ``WARM_MODULES`` (a missing
+    package fails the worker's own import later; a submodule that cannot be warmed is
+    imported, or not, by the code that needs it). Only a template warms: a single worker
+    imports such a submodule when it uses it, if ever.
 
     The cyclic garbage collector is off while they import (its passes over the growing
     heap cost about a fifth of torch's import), and what they built is then frozen
@@ -62,7 +63,7 @@ def preload(names):
                 importlib.import_module(name)
             except ImportError:
                 continue
-            for module in WARM_MODULES.get(name, ()):
+            for module in WARM_MODULES.get(name, ()) if warm else ():
                 try:
                     importlib.import_module(module)
                 except Exception:  # noqa: BLE001 - warming is an optimization only
@@ -213,7 +214,7 @@ def once():
     request = json.loads(sys.argv[-1])
 
     def run():
-        preload(options["preload"])
+        preload(options["preload"], warm=False)
         root = prepare_view(options["preload"], options["folder"]) if options.get("view") \
             else ""
         config = request["config"]
