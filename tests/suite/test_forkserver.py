@@ -77,3 +77,39 @@ def test_switching_the_template_off_starts_plain_interpreters(monkeypatch, leaky
     assert not forkserver.enabled()
     first, second = _bump_twice(leaky_module)
     assert first[:2] == [1, 1] and second[:2] == [1, 2]
+
+
+TRAINS = """
+import gc
+import sys
+
+import torch
+
+
+def train():
+    warm = "torch._dynamo" in sys.modules  # before this worker's first optimizer
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    return [warm, gc.isenabled(), gc.get_freeze_count() > 0]
+"""
+
+
+@pytest.mark.parametrize("template", ["1", "0"])
+def test_torch_workers_train_with_the_collector_on(monkeypatch, tmp_path, template):
+    """A torch template imports torch._dynamo once, for every worker it forks (an optimizer's
+    first call imports it); a worker started without a template imports it itself, when
+    used. Either way the preloaded packages' objects are frozen out of the worker's
+    collections, the collector is on, and the optimizer works inside the allow-list root."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("GRADER_FORKSERVER", template)
+    path = tmp_path / "trains.py"
+    path.write_text(TRAINS)
+    with Sandbox("trains", str(path), preload=("numpy", "torch")) as sandbox:
+        assert sandbox.start().ok
+        outcome = sandbox.call([programs.call("train")])
+    assert outcome.ok, outcome.message
+    warm, collector_on, frozen = outcome.results[0]
+    assert collector_on and frozen
+    assert warm == (template == "1")
