@@ -150,18 +150,22 @@ def main():
             reason = isolation.try_worker(root, options["folder"])
         except OSError as exc:
             reason = str(exc)
+    code = 0
     try:
         ctl.send(json.dumps({"ready": True, "namespaces": not reason, "reason": reason}).encode())
         _serve(ctl, root if not reason else "")
     except OSError:  # the supervisor is gone (a report could not be sent)
         pass
+    except BaseException:  # noqa: BLE001 - reported here: _exit_now skips the default report
+        traceback.print_exc()
+        code = 1
     finally:  # also when the grader was killed: its end of the socket closed
         if root:
             isolation.umount(root, isolation.MNT_DETACH)
         shutil.rmtree(options["folder"], ignore_errors=True)
         # The grader waits for this exit: skip the interpreter's teardown of numpy and torch
         # (tens of milliseconds to seconds), which has nothing left to clean up.
-        _exit_now(0)
+        _exit_now(code)
 
 
 def _exit_now(code):
