@@ -41,6 +41,7 @@ COMMANDS = {
                   "(formula-safe)"),
     "report": ("report", "write OUTDIR/report.html for a batch folder (scores, checks, "
                "timeouts, similarity)"),
+    "warm": ("warm", "the warm grader that serves `make check`: status, start or stop it"),
 }
 
 # Errors that end a command with one line and exit 1, as (module, class). A class is looked
@@ -79,17 +80,22 @@ def _loaded(classes):
                  if module in sys.modules)
 
 
+def homework_ids(args):
+    """The ids of the homeworks that a parsed ``grade`` or ``check`` command grades (none
+    for another command)."""
+    if args.command == "grade":
+        return [args.homework]
+    if args.command == "check":
+        return args.homeworks or list(homeworks.HOMEWORKS)
+    return []
+
+
 def start_templates(args):
     """``grade`` and ``check``: start the worker templates of the homeworks named, before the
     grading machinery is imported, so that their interpreter start, imports and read-only
     root come up while this process imports numpy and loads checks. The grading that needs
     one waits for it then."""
-    if args.command == "grade":
-        ids = [args.homework]
-    elif args.command == "check":
-        ids = args.homeworks or list(homeworks.HOMEWORKS)
-    else:
-        return
+    ids = homework_ids(args)
     try:
         preloads = dict.fromkeys(homeworks.get(i).worker_preload for i in ids)
     except UnknownHomework:

@@ -1,0 +1,155 @@
+"""The client side of the warm grader, run by ``python -m grader`` before anything heavy.
+
+With ``GRADER_WARM=1`` (``make check`` sets it), ``check`` and ``grade`` are sent to this
+checkout's warm grader, which runs the very same command code and streams its output
+back; the client exits with its exit code. When no server answers, when it is busy,
+stale, or anything goes wrong before it starts grading, ``attempt`` returns an outcome
+without a code and ``python -m grader`` grades cold itself (then ``start_server`` starts
+a server in the background for the next run when none runs). Standard library only:
+numpy is never imported here.
+"""
+import os
+import socket
+import sys
+
+from . import address, wire
+
+ENABLE_VARIABLE = "GRADER_WARM"
+COMMANDS = ("check", "grade")
+ANSWER_SECONDS = 2.0  # a server that does not take the request by then is left alone
+
+
+class Outcome:
+    """What the warm attempt gave: ``code`` (the server's exit code; None: grade cold) and
+    whether a server should be started for the next run (``start``)."""
+
+    def __init__(self, code=None, start=False):
+        self.code = code
+        self.start = start
+
+
+def wanted(argv, environ=os.environ):
+    """Whether this run may use the warm grader: asked for, and a command it serves."""
+    return environ.get(ENABLE_VARIABLE) == "1" and bool(argv) and argv[0] in COMMANDS
+
+
+def request_environment(environ=os.environ):
+    """The variables that change this run's output, with the terminal's size where the
+    output is a terminal (what the cold path would have read from it)."""
+    env = {name: environ[name] for name in address.REQUEST_VARIABLES if name in environ}
+    if "COLUMNS" not in env and sys.stdout is not None and sys.stdout.isatty():
+        try:
+            size = os.get_terminal_size(sys.stdout.fileno())
+            env.update(COLUMNS=str(size.columns), LINES=env.get("LINES", str(size.lines)))
+        except (OSError, ValueError):
+            pass
+    return env
+
+
+def _isatty(stream):
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (OSError, ValueError):
+        return False
+
+
+def request(argv, environ=os.environ):
+    """The request that runs ``argv`` (``python -m grader ARGV``) as this process would."""
+    umask = os.umask(0o22)
+    os.umask(umask)
+    return {"key": address.key(environ), "argv": list(argv), "cwd": os.getcwd(),
+            "env": request_environment(environ), "umask": umask,
+            "tty": {"stdout": _isatty(sys.stdout), "stderr": _isatty(sys.stderr)}}
+
+
+def attempt(argv, environ=os.environ):
+    """Run ``argv`` on the warm grader if one takes it; never raises (an ``Outcome``)."""
+    try:
+        folder = address.folder(environ)
+    except address.UnsafeFolder:
+        return Outcome()
+    path = os.path.join(folder, address.base_name() + ".sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(ANSWER_SECONDS)
+        try:
+            sock.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return Outcome(start=True)  # none runs (or a dead one left its socket)
+        if address.peer_uid(sock) != os.getuid():
+            return Outcome()
+        reader = wire.Reader(sock)
+        wire.send(sock, request(argv, environ))
+        answer = reader.next() or {}
+        if "stale" in answer:
+            return Outcome(start=True)  # it exits; the next run finds a fresh one
+        if not answer.get("accepted"):
+            return Outcome()  # busy or still starting: this run goes cold
+        wire.send(sock, {"go": True})
+        sock.settimeout(None)
+        return _stream(sock, reader)
+    except (OSError, ValueError, wire.ProtocolError):
+        return Outcome()
+    finally:
+        sock.close()
+
+
+def _write(stream, text):
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
+
+
+def _stream(sock, reader):
+    """Copy the server's output to ours as it comes; the outcome holds its exit code.
+
+    Ctrl-C asks the server to stop the grading (its output and exit code still come
+    back, as from a cold run); a second Ctrl-C leaves without waiting.
+    """
+    printed, interrupted = False, False
+    while True:
+        try:
+            message = reader.next()
+        except KeyboardInterrupt:
+            if interrupted:
+                return Outcome(130)
+            interrupted = True
+            try:
+                wire.send(sock, {"interrupt": True})
+            except OSError:
+                return Outcome(130)
+            continue
+        except (OSError, wire.ProtocolError):
+            message = None
+        if message is None:  # the server went away during the run
+            if not printed and not interrupted:
+                return Outcome()
+            _write(sys.stderr, "grader: the warm grader stopped during this run; run the "
+                   "command again\n")
+            return Outcome(130 if interrupted else 3)
+        if "out" in message:
+            _write(sys.stdout, str(message["out"]))
+            printed = True
+        elif "err" in message:
+            _write(sys.stderr, str(message["err"]))
+            printed = True
+        elif "exit" in message:
+            return Outcome(int(message["exit"]))
+
+
+def server_command(argv):
+    """The command line that starts a warm grader preloaded for ``argv``."""
+    return [sys.executable, "-m", "grader", "warm", "serve", "--", *argv]
+
+
+def start_server(argv, environ=os.environ):
+    """Start this checkout's warm grader in the background (own session, no terminal);
+    never raises. Only called after a cold run: ``subprocess`` is imported by then."""
+    import subprocess
+    env = {name: value for name, value in environ.items() if name != ENABLE_VARIABLE}
+    try:
+        subprocess.Popen(server_command(argv), cwd=address.PROJECT_ROOT, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        pass
