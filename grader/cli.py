@@ -80,22 +80,17 @@ def _loaded(classes):
                  if module in sys.modules)
 
 
-def homework_ids(args):
-    """The ids of the homeworks that a parsed ``grade`` or ``check`` command grades (none
-    for another command)."""
-    if args.command == "grade":
-        return [args.homework]
-    if args.command == "check":
-        return args.homeworks or list(homeworks.HOMEWORKS)
-    return []
-
-
 def start_templates(args):
     """``grade`` and ``check``: start the worker templates of the homeworks named, before the
     grading machinery is imported, so that their interpreter start, imports and read-only
     root come up while this process imports numpy and loads checks. The grading that needs
     one waits for it then."""
-    ids = homework_ids(args)
+    if args.command == "grade":
+        ids = [args.homework]
+    elif args.command == "check":
+        ids = args.homeworks or list(homeworks.HOMEWORKS)
+    else:
+        return
     try:
         preloads = dict.fromkeys(homeworks.get(i).worker_preload for i in ids)
     except UnknownHomework:

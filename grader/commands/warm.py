@@ -4,13 +4,13 @@
 background, the next ones are served by it. ``serve`` runs it in the foreground (what the
 background start runs).
 """
-import argparse
 import os
 import socket
 import subprocess
 import sys
 import time
 
+from .. import homeworks
 from ..warm import address, client, server, wire
 from .common import positive
 
@@ -22,9 +22,8 @@ def add_arguments(parser):
     parser.add_argument("action", choices=("status", "start", "stop", "serve"),
                         help="status: say whether it runs; start: start it and wait until it "
                         "serves; stop: stop it; serve: run it in the foreground")
-    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND",
-                        help="start, serve: the check or grade command line to preload for "
-                        "(default: check hw1)")
+    parser.add_argument("homeworks", nargs="*", metavar="HW",
+                        help="start, serve: the homeworks to load ahead (default: all)")
     parser.add_argument("--idle", type=positive(float), default=None, metavar="SECONDS",
                         help="start, serve: exit after this long without a request (default: "
                         f"${IDLE_VARIABLE} or {server.DEFAULT_IDLE_SECONDS:g})")
@@ -76,14 +75,14 @@ def status():
     return 0
 
 
-def start(argv, idle):
+def start(ids, idle):
     """Start the warm grader in the background and wait until it serves; 0 when it does."""
     answer = ask({"ping": True})
     if not answer:
         env = dict(os.environ)
         if idle is not None:
             env[IDLE_VARIABLE] = str(idle)
-        subprocess.Popen(client.server_command(argv), cwd=address.PROJECT_ROOT, env=env,
+        subprocess.Popen(client.server_command(ids), cwd=address.PROJECT_ROOT, env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -112,7 +111,9 @@ def stop():
 
 def run(args):
     """Run ``python -m grader warm ACTION``; returns the exit code."""
-    argv = (args.argv[1:] if args.argv[:1] == ["--"] else args.argv) or ["check", "hw1"]
+    ids = args.homeworks or list(homeworks.HOMEWORKS)
+    for hw_id in ids:
+        homeworks.get(hw_id)  # an unknown one: one line, exit 1
     idle = args.idle
     try:
         address.folder()
@@ -124,7 +125,7 @@ def run(args):
     if args.action == "stop":
         return stop()
     if args.action == "start":
-        return start(argv, idle)
+        return start(ids, idle)
     if idle is None:
         idle = float(os.environ.get(IDLE_VARIABLE) or server.DEFAULT_IDLE_SECONDS)
-    return server.main(argv, idle)
+    return server.main(ids, idle)

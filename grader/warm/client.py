@@ -137,18 +137,21 @@ def _stream(sock, reader):
             return Outcome(int(message["exit"]))
 
 
-def server_command(argv):
-    """The command line that starts a warm grader preloaded for ``argv``."""
-    return [sys.executable, "-m", "grader", "warm", "serve", "--", *argv]
+def server_command(ids):
+    """The command line that starts a warm grader with the homeworks ``ids`` loaded."""
+    return [sys.executable, "-m", "grader", "warm", "serve", *ids]
 
 
 def start_server(argv, environ=os.environ):
-    """Start this checkout's warm grader in the background (own session, no terminal);
-    never raises. Only called after a cold run: ``subprocess`` is imported by then."""
+    """Start this checkout's warm grader in the background (own session, no terminal),
+    loaded for the homeworks that ``argv`` names (all for a ``check`` naming none); never
+    raises. Only called after a cold run: ``subprocess`` and the homeworks are loaded."""
     import subprocess
+    from .. import homeworks
+    ids = [a for a in argv[1:] if a in homeworks.HOMEWORKS][:1 if argv[0] == "grade" else None]
     env = {name: value for name, value in environ.items() if name != ENABLE_VARIABLE}
     try:
-        subprocess.Popen(server_command(argv), cwd=address.PROJECT_ROOT, env=env,
+        subprocess.Popen(server_command(ids), cwd=address.PROJECT_ROOT, env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError:

@@ -389,29 +389,25 @@ def _redirect_output(path):
     os.close(fd)
 
 
-def warm_up(argv):
-    """Import what ``argv`` (a check or grade command line) will need and start its worker
-    templates, waiting until they are ready."""
+def warm_up(ids):
+    """Import the grading machinery and numpy, load the checks and reference of the
+    homeworks ``ids`` and start their worker templates, waiting until they are ready."""
     from .. import cli, homeworks
     from ..sandbox import forkserver
-    import numpy  # noqa: F401 - the point of the warm server
+    import numpy  # noqa: F401 - the point of the warm grader
     from .. import grading  # noqa: F401
     from ..reporters import gradescope, terminal  # noqa: F401
     for name in ("check", "grade"):
         cli.command_module(name)
-    try:
-        args = cli.build_parser(argv[0]).parse_args(argv)
-        ids = cli.homework_ids(args)
-    except (SystemExit, IndexError, homeworks.UnknownHomework):
-        ids = ["hw1"]
     hws = [homeworks.get(i) for i in ids]
-    for preload in dict.fromkeys(hw.worker_preload for hw in hws):
+    preloads = list(dict.fromkeys(hw.worker_preload for hw in hws))
+    for preload in preloads:
         forkserver.prestart(preload)
     for hw in hws:
         homeworks.load_checks(hw, include_hidden=True)
         homeworks.load_reference(hw)
     if forkserver.enabled():
-        for preload in dict.fromkeys(hw.worker_preload for hw in hws):
+        for preload in preloads:
             try:
                 forkserver.server_for(sys.executable, preload, forkserver.base_env(),
                                       forkserver.template_files())
@@ -419,8 +415,8 @@ def warm_up(argv):
                 log(f"worker template for {preload} did not start: {exc}")
 
 
-def main(argv, idle_seconds=DEFAULT_IDLE_SECONDS):
-    """Run a warm grader preloaded for ``argv`` until it exits; returns the exit code
+def main(ids, idle_seconds=DEFAULT_IDLE_SECONDS):
+    """Run a warm grader with the homeworks ``ids`` loaded until it exits; returns the exit code
     (0 also when another server of this checkout holds the lock)."""
     try:
         folder = address.folder()
@@ -440,7 +436,7 @@ def main(argv, idle_seconds=DEFAULT_IDLE_SECONDS):
     log(f"pid {os.getpid()} serving {address.PROJECT_ROOT} ({sys.executable}); "
         f"idle timeout {idle_seconds:g} s")
     try:
-        warm_up(argv)
+        warm_up(ids)
         with server.lock:
             server.ready = True
         log("ready")
