@@ -32,8 +32,10 @@ def folder(environ=os.environ):
     path = environ.get(FOLDER_VARIABLE)
     if not path:
         runtime = environ.get("XDG_RUNTIME_DIR", "")
-        path = (os.path.join(runtime, "dgm-grader") if os.path.isabs(runtime) else
-                os.path.join(environ.get("TMPDIR") or "/tmp", f"dgm-grader-{os.getuid()}"))
+        if os.path.isabs(runtime) and os.path.isdir(runtime):
+            path = os.path.join(runtime, "dgm-grader")
+        else:
+            path = os.path.join(environ.get("TMPDIR") or "/tmp", f"dgm-grader-{os.getuid()}")
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
