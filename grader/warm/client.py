@@ -71,33 +71,43 @@ def attempt(argv, environ=os.environ):
     path = os.path.join(folder, address.base_name() + ".sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(ANSWER_SECONDS)
-        try:
-            sock.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return Outcome(start=True)  # none runs (or a dead one left its socket)
-        if address.peer_uid(sock) != os.getuid():
+        try:  # until "go", the server has run nothing: any problem means grading cold
+            sock.settimeout(ANSWER_SECONDS)
+            try:
+                sock.connect(path)
+            except (FileNotFoundError, ConnectionRefusedError):
+                return Outcome(start=True)  # none runs (or a dead one left its socket)
+            if address.peer_uid(sock) != os.getuid():
+                return Outcome()
+            reader = wire.Reader(sock)
+            wire.send(sock, request(argv, environ))
+            answer = reader.next() or {}
+            if "stale" in answer:
+                return Outcome(start=True)  # it exits; the next run finds a fresh one
+            if not answer.get("accepted"):
+                return Outcome()  # busy or still starting: this run goes cold
+            wire.send(sock, {"go": True})
+            sock.settimeout(None)
+        except (OSError, ValueError, wire.ProtocolError):
             return Outcome()
-        reader = wire.Reader(sock)
-        wire.send(sock, request(argv, environ))
-        answer = reader.next() or {}
-        if "stale" in answer:
-            return Outcome(start=True)  # it exits; the next run finds a fresh one
-        if not answer.get("accepted"):
-            return Outcome()  # busy or still starting: this run goes cold
-        wire.send(sock, {"go": True})
-        sock.settimeout(None)
+        except KeyboardInterrupt:
+            _write(sys.stderr, "interrupted\n")
+            return Outcome(130)
         return _stream(sock, reader)
-    except (OSError, ValueError, wire.ProtocolError):
-        return Outcome()
     finally:
         sock.close()
 
 
 def _write(stream, text):
-    if stream is not None:
+    """Write and flush ``text``; False when the stream is closed (``| head``)."""
+    if stream is None:
+        return False
+    try:
         stream.write(text)
         stream.flush()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _stream(sock, reader):
@@ -106,35 +116,45 @@ def _stream(sock, reader):
     Ctrl-C asks the server to stop the grading (its output and exit code still come
     back, as from a cold run); a second Ctrl-C leaves without waiting.
     """
-    printed, interrupted = False, False
+    state = {"printed": False, "interrupted": False,
+             "out": sys.stdout, "err": sys.stderr}
     while True:
         try:
-            message = reader.next()
+            outcome = _next(reader, state)
         except KeyboardInterrupt:
-            if interrupted:
+            if state["interrupted"]:
                 return Outcome(130)
-            interrupted = True
+            state["interrupted"] = True
             try:
                 wire.send(sock, {"interrupt": True})
             except OSError:
                 return Outcome(130)
             continue
-        except (OSError, wire.ProtocolError):
-            message = None
-        if message is None:  # the server went away during the run
-            if not printed and not interrupted:
-                return Outcome()
-            _write(sys.stderr, "grader: the warm grader stopped during this run; run the "
-                   "command again\n")
-            return Outcome(130 if interrupted else 3)
-        if "out" in message:
-            _write(sys.stdout, str(message["out"]))
-            printed = True
-        elif "err" in message:
-            _write(sys.stderr, str(message["err"]))
-            printed = True
-        elif "exit" in message:
-            return Outcome(int(message["exit"]))
+        if outcome is not None:
+            return outcome
+
+
+def _next(reader, state):
+    """Handle the server's next message; an ``Outcome`` when the run is over."""
+    try:
+        message = reader.next()
+    except (OSError, wire.ProtocolError):
+        message = None
+    if message is None:  # the server went away during the run
+        if not state["printed"] and not state["interrupted"]:
+            return Outcome()  # before any output: graded cold instead
+        _write(sys.stderr, "grader: the warm grader stopped during this run; run the "
+               "command again\n")
+        return Outcome(130 if state["interrupted"] else 3)
+    for channel in ("out", "err"):
+        if channel in message:
+            state["printed"] = True
+            if not _write(state[channel], str(message[channel])):
+                state[channel] = None  # closed (`| head`): the rest of its output is dropped
+    if "exit" in message:
+        code = message["exit"]
+        return Outcome(code if isinstance(code, int) else 3)
+    return None
 
 
 def server_command(ids):

@@ -87,22 +87,32 @@ class ClientStream(io.TextIOBase):
 
 
 class Session:
-    """One accepted request: its connection, and whether its client asked to stop."""
+    """One accepted request: its connection and reader.
 
-    def __init__(self, conn, request):
-        self.conn, self.request = conn, request
-        self.reader = wire.Reader(conn)
+    A Ctrl-C that arrives while a message is being sent is raised once it is sent
+    (``deferred``): a message cut in the middle would garble the rest of the output.
+    """
+
+    def __init__(self, conn, reader):
+        self.conn, self.reader = conn, reader
         self._send_lock = threading.Lock()
-        self.gone = False
+        self.gone = self.sending = self.deferred = False
 
     def send(self, message):
+        """Send ``message`` to the client (dropped once the client is gone)."""
         with self._send_lock:
             if self.gone:
                 return
+            self.sending = True
             try:
                 wire.send(self.conn, message)
             except OSError:
                 self.gone = True
+            finally:
+                self.sending = False
+        if self.deferred:
+            self.deferred = False
+            raise KeyboardInterrupt
 
     def close(self):
         try:
@@ -124,6 +134,7 @@ class Server:
         self.lock = threading.Lock()
         self.ready = self.busy = self.in_request = self.interrupted = self.stopping = False
         self.listener = None
+        self.current = None  # the Session being served
         self.main_thread = threading.main_thread().ident
         self.served = 0
 
@@ -238,8 +249,7 @@ class Server:
                     self.busy = False
 
     def _serve_one(self, conn, reader, message):
-        session = Session(conn, message)
-        session.reader = reader
+        session = Session(conn, reader)
         try:
             session.send({"accepted": True})
             if (reader.next() or {}).get("go") is not True:
@@ -264,23 +274,23 @@ class Server:
             except (OSError, wire.ProtocolError):
                 message = None
             if message is None or message.get("interrupt"):
-                self.interrupt()
+                self.interrupt(session)
             if message is None:
                 return
 
-    def interrupt(self):
-        """Stop the request in progress as Ctrl-C stops a cold run (KeyboardInterrupt in the
-        grading thread); its workers are killed if it has not stopped after a grace time."""
+    def interrupt(self, session):
+        """Stop ``session``'s request if it is still running, as Ctrl-C stops a cold run
+        (KeyboardInterrupt in the grading thread); its workers are killed if it has not
+        stopped after a grace time."""
         with self.lock:
-            if not self.in_request or self.interrupted:
+            if not self.in_request or self.current is not session or self.interrupted:
                 return
             self.interrupted = True
-            served = self.served
         signal.pthread_kill(self.main_thread, signal.SIGINT)
 
         def backstop():
             with self.lock:
-                late = self.in_request and self.served == served
+                late = self.in_request and self.current is session
             if late and "grader.engine" in sys.modules:
                 sys.modules["grader.engine"].interrupt_all()
         timer = threading.Timer(INTERRUPT_GRACE, backstop)
@@ -288,18 +298,22 @@ class Server:
         timer.start()
 
     def on_sigint(self, signum, frame):
-        """SIGINT handler: a KeyboardInterrupt only inside a request (a late one is dropped)."""
-        if self.in_request:
-            raise KeyboardInterrupt
+        """SIGINT handler: a KeyboardInterrupt only inside a request (a late one is dropped),
+        and not in the middle of a message to the client."""
+        if not self.in_request:
+            return
+        if self.current is not None and self.current.sending:
+            self.current.deferred = True
+            return
+        raise KeyboardInterrupt
 
     def on_sigterm(self, signum, frame):
         """SIGTERM handler: stop the grading in progress, then exit."""
         with self.lock:
             self.stopping = True
-            in_request = self.in_request
-        if in_request:
-            raise KeyboardInterrupt
-        raise SystemExit(0)
+        if not self.in_request:
+            raise SystemExit(0)
+        self.on_sigint(signum, frame)
 
     def _run(self, session, message):
         """Run the request's command through ``grader.cli.main``; its exit code."""
@@ -320,12 +334,12 @@ class Server:
             sys.stderr = ClientStream(session, "err", tty.get("stderr"))
             with warnings.catch_warnings():  # each run warns as a fresh process would
                 with self.lock:
-                    self.in_request, self.interrupted = True, False
+                    self.in_request, self.interrupted, self.current = True, False, session
                 try:
                     code = cli.main(message["argv"])
                 finally:
                     with self.lock:
-                        self.in_request = False
+                        self.in_request, self.current = False, None
         except SystemExit as exc:  # argparse: usage errors and --help
             code = exc.code
             if code is not None and not isinstance(code, int):
