@@ -368,3 +368,36 @@ def test_only_check_and_grade_are_sent_and_only_when_asked():
     key = address.key({"GRADER_SEED": "1", "GRADER_WARM_DIR": "/x", "NO_COLOR": "1",
                        "LANG": "C"})
     assert key["env"] == {"GRADER_SEED": "1", "LANG": "C"}
+
+
+def on_terminal(argv, env):
+    """``python -m grader ARGV`` with its stdout on a pseudo-terminal: (exit code, output)."""
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", *argv], cwd=PROJECT_ROOT,
+                            env=env, stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # EIO: every writer has closed it
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(timeout=300), TIMING.sub("X s)", b"".join(chunks).decode())
+
+
+def test_on_a_terminal_the_report_is_in_color_as_in_a_cold_run_unless_no_color(warm):
+    warm.start()
+    argv = ["check", "hw1", "--dir", os.path.join(EXAMPLES, "buggy")]
+    for extra in ({}, {"NO_COLOR": "1"}):
+        env = dict(warm.env, **extra)
+        env.pop("COLUMNS", None)
+        cold = on_terminal(argv, dict(env, GRADER_WARM="0"))
+        hot = on_terminal(argv, env)
+        assert hot == cold
+        assert hot[0] == 1 and ("\033[" in hot[1]) == (not extra)
+    assert ping(warm.env)["served"] == 2
