@@ -450,7 +450,11 @@ def main(ids, idle_seconds=DEFAULT_IDLE_SECONDS):
     log(f"pid {os.getpid()} serving {address.PROJECT_ROOT} ({sys.executable}); "
         f"idle timeout {idle_seconds:g} s")
     try:
-        warm_up(ids)
+        try:
+            warm_up(ids)
+        except Exception:  # noqa: BLE001 - each request then reports it as a cold run would
+            import traceback
+            log("warm-up failed; serving anyway:\n" + traceback.format_exc())
         with server.lock:
             server.ready = True
         log("ready")
