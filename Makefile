@@ -11,6 +11,9 @@ CASE   ?=
 SUBMISSIONS ?=
 OUT    ?= grades/$(HW)
 JOBS   ?= auto
+# `make check` is served by this checkout's warm grader (python -m grader warm status);
+# GRADER_WARM=0 makes every run cold.
+GRADER_WARM ?= 1
 
 .PHONY: help check demo test bench bench-gradescope public-data notebooks clean batch release autograder
 
@@ -36,7 +39,7 @@ $(VENV)/.dev: $(VENV)/.core
 	@touch $@
 
 check: $(VENV)/.core
-	@$(PY) -m grader check $(HW) $(if $(ONLY),--only "$(ONLY)") $(if $(CASE),--case "$(CASE)")
+	@GRADER_WARM=$(GRADER_WARM) $(PY) -m grader check $(HW) $(if $(ONLY),--only "$(ONLY)") $(if $(CASE),--case "$(CASE)")
 
 demo: $(VENV)/.core
 	$(PY) -m grader demo
@@ -71,4 +74,5 @@ notebooks: $(VENV)/.dev
 	$(PY) -m grader notebooks $(HW)
 
 clean:
+	-@test ! -x $(PY) || $(PY) -m grader warm stop
 	rm -rf $(VENV) dist .pytest_cache

@@ -41,6 +41,7 @@ COMMANDS = {
                   "(formula-safe)"),
     "report": ("report", "write OUTDIR/report.html for a batch folder (scores, checks, "
                "timeouts, similarity)"),
+    "warm": ("warm", "the warm grader that serves `make check`: status, start or stop it"),
 }
 
 # Errors that end a command with one line and exit 1, as (module, class). A class is looked

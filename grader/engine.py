@@ -133,6 +133,13 @@ def expectations_for(hw: Homework, seed: int) -> "_Expectations":
         return _SHARED_EXPECTATIONS[key]
 
 
+def forget_expectations() -> None:
+    """Drop the shared expected values (a long-lived process whose grading was interrupted
+    must not reuse a computation that the interruption ended)."""
+    with _SHARED_LOCK:
+        _SHARED_EXPECTATIONS.clear()
+
+
 class GradingInterrupted(Exception):
     """``interrupt_all()`` stopped the gradings in progress (a batch got Ctrl-C or SIGTERM)."""
 

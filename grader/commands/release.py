@@ -106,9 +106,12 @@ def student_makefile(hws, torch_hws):
         f"$(VENV)/.core: pyproject.toml\n\t$(PYTHON) -m venv $(VENV)\n\t{pip} .\n\t@touch $@\n\n"
         f"$(VENV)/.torch: $(VENV)/.core\n\t{pip} --index-url {TORCH_INDEX} '{TORCH_PIN}'\n"
         "\t@touch $@\n\n"
+        "# the first check starts a warm grader that serves the next ones (GRADER_WARM=0: off)\n"
+        "GRADER_WARM ?= 1\n\n"
         "check: $(VENV)/.core $(if $(filter $(TORCH_HW),$(HW)),$(VENV)/.torch)\n"
-        "\t@$(PY) -m grader check $(HW) $(if $(ONLY),--only \"$(ONLY)\") "
-        "$(if $(CASE),--case \"$(CASE)\")\n\nclean:\n\trm -rf $(VENV)\n")
+        "\t@GRADER_WARM=$(GRADER_WARM) $(PY) -m grader check $(HW) "
+        "$(if $(ONLY),--only \"$(ONLY)\") $(if $(CASE),--case \"$(CASE)\")\n\n"
+        "clean:\n\t-@test ! -x $(PY) || $(PY) -m grader warm stop\n\trm -rf $(VENV)\n")
 
 
 def student_pyproject(torch):

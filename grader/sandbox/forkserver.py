@@ -268,7 +268,9 @@ def server_for(python, preload, env, runtime_files):
 
 
 @atexit.register
-def _close_all():
+def close_all():
+    """Stop this process's templates (at exit; also after an interrupted grading in the warm
+    grader, which then starts fresh ones)."""
     for key, server in list(_SERVERS.items()):
         if key[0] == os.getpid():  # a forked child must not stop its parent's templates
             server.close()

@@ -122,3 +122,29 @@ def test_nothing_is_imported_from_the_folder_the_grader_runs_in(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["score"] > 0
     assert not (tmp_path / "__pycache__").exists()
+
+
+def test_the_warm_client_imports_neither_numpy_nor_the_command_line(tmp_path):
+    """``GRADER_WARM=1 python -m grader check``, served by a warm grader: the client process
+    only connects and copies the output (the server did the grading)."""
+    folder = tmp_path / "warm"
+    folder.mkdir(mode=0o700)
+    env = dict(os.environ, GRADER_WARM="1", GRADER_WARM_DIR=str(folder))
+    start = [sys.executable, "-m", "grader", "warm", "start", "hw1"]
+    subprocess.run(start, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True,
+                   timeout=300)
+    try:
+        argv = ["check", "hw1", "--dir", os.path.join(PROJECT_ROOT, "examples", "hw1",
+                                                      "reference")]
+        done = subprocess.run([sys.executable, "-c", RUN_MAIN.format(argv=argv)],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+        report = json.loads(done.stderr.strip().splitlines()[-1])
+    finally:
+        subprocess.run([sys.executable, "-m", "grader", "warm", "stop"], cwd=PROJECT_ROOT,
+                       env=env, capture_output=True, timeout=300)
+    assert report["code"] == 0 and "gaussian_logpdf" in done.stdout
+    assert loaded(report["modules"]) == []
+    assert "grader.cli" not in report["modules"]  # graded by the server, not here
+    assert [m for m in report["modules"] if m.startswith("grader.")] == [
+        "grader.warm", "grader.warm.address", "grader.warm.client", "grader.warm.wire"]
