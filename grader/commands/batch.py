@@ -13,12 +13,13 @@ Output layout (student names can never shadow the batch's own files)::
 Each submission is resolved by ``intake`` on this machine (the same rule as every face),
 its module files are kept under ``submission/``, and one job grades them through
 ``grading.grade`` under a wall-clock budget. Executors:
-- ``local`` (default): J threads of this process (default: twice the cores). Student code still runs in a fresh
-  sandboxed worker per submission (forked from the pre-imported template); only the
+- ``local`` (default): J threads of this process (default: twice the cores). Student code
+  still runs in a fresh sandboxed worker per submission (forked from the template); only the
   trusted side (cases, expected values, judging) runs here, where the expected values
   are computed once for the whole class. No interpreter start per submission.
-- ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time),
-  for when the grader's own process should also be separate per student.
+- ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time,
+  default: the cores), for when the grader's own process should also be separate per
+  student.
 - ``dask://HOST:PORT`` (the optional ``distributed`` extra): the ``processes`` jobs on a
   Dask cluster, through the same ``concurrent.futures`` interface.
 A job that fails, hangs or crashes the grader yields its own row with a status and reason.
@@ -58,10 +59,11 @@ GRADED_STATUSES = (Status.GRADED, Status.TIMEOUT, Status.IMPORT_FAILED)
 IN_FLIGHT_PER_JOB = 2  # local jobs submitted ahead per thread (see _grade_all)
 
 
-def default_jobs():
-    """Twice the cores: each grading alternates between this process (cases, judging) and its
-    worker (the student's code), so with one job per core a core often waits."""
-    return 2 * (os.cpu_count() or 1)
+def default_jobs(executor):
+    """Twice the cores for the ``local`` executor: each grading alternates between this
+    process (cases, judging) and its worker (the student's code), so with one job per core
+    a core often waits. The cores for ``processes``, whose jobs are whole grader processes."""
+    return (2 if executor in ("", "local") else 1) * (os.cpu_count() or 1)
 
 
 def add_arguments(parser):
@@ -72,9 +74,9 @@ def add_arguments(parser):
                         "of Gradescope's Export Submissions")
     parser.add_argument("--out", required=True, metavar="OUTDIR",
                         help="folder for grades.csv, batch.json and students/<id>/")
-    parser.add_argument("--jobs", "-j", type=positive(int), default=default_jobs(),
+    parser.add_argument("--jobs", "-j", type=positive(int), default=None,
                         metavar="J", help="submissions graded at a time (default: twice the "
-                        "number of cores)")
+                        "number of cores; the number of cores with --executor processes)")
     parser.add_argument("--seed", type=int, help="base seed of the hidden cases (default: the "
                         "seed of the previous run in OUTDIR, else random; always recorded)")
     parser.add_argument("--regrade", action="store_true",
@@ -436,7 +438,8 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         return
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
-    executor, client = _executor(args.executor, args.jobs)
+    jobs = args.jobs or default_jobs(args.executor)
+    executor, client = _executor(args.executor, jobs)
     job_function = grade_in_process if args.executor in ("", "local") else \
         remote.grade_remote if client is not None else grade_job
     engine.resume_grading()
@@ -465,7 +468,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
                                                         broadcast=True)
     # Local jobs are submitted a few at a time, so that a class of any size holds only the
     # jobs in flight (their files, their results) besides what each row keeps.
-    window = len(todo) if client is not None else max(IN_FLIGHT_PER_JOB * args.jobs, 8)
+    window = len(todo) if client is not None else max(IN_FLIGHT_PER_JOB * jobs, 8)
     waiting = iter(todo)
     futures = {}
 
