@@ -86,7 +86,7 @@ def _finish(run):
         os._exit(code)
 
 
-def _child(ctl, wakeup, request, fds, root, pid_ns):
+def _child(ctl, wakeup, request, fds, root, pid_ns, own_pid_namespace):
     def run():
         ctl.close()
         signal.set_wakeup_fd(-1)
@@ -101,7 +101,7 @@ def _child(ctl, wakeup, request, fds, root, pid_ns):
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        become_worker(request, root, fd_in, fd_out, own_pid_namespace=pid_ns is not None)
+        become_worker(request, root, fd_in, fd_out, own_pid_namespace=own_pid_namespace)
     _finish(run)
 
 
@@ -129,14 +129,18 @@ def _host_pid_namespace():
 
 def _fork_worker(ctl, wakeup, request, fds, root, pid_ns):
     """Fork the worker of ``request`` (into a new PID namespace when ``pid_ns``); its pid."""
-    if pid_ns is not None:
-        isolation.unshare(isolation.CLONE_NEWPID)  # for the next child only
+    own = pid_ns is not None
+    if own:
+        try:
+            isolation.unshare(isolation.CLONE_NEWPID)  # for the next child only
+        except OSError:  # (a namespace limit) the child makes its own, or reports why not
+            own = False
     try:
         pid = os.fork()
         if pid == 0:
-            _child(ctl, wakeup, request, fds, root, pid_ns)
+            _child(ctl, wakeup, request, fds, root, pid_ns, own)
     finally:
-        if pid_ns is not None:
+        if own:
             isolation.setns(pid_ns, isolation.CLONE_NEWPID)
     return pid
 
