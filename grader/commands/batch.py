@@ -302,30 +302,25 @@ class Prepared:
                 "timeout": timeout, "workdir": os.path.join(out, WORK_DIR)}
 
 
-def _row_part(doc):
-    """What the gradebook rows and the summary read of a results.json document (None stays
-    None): the batch keeps this per student, the whole document is on disk."""
+def _summary(doc):
+    """What a student's gradebook rows need of its results.json document (None stays None):
+    the batch keeps this much per student; the whole document is on disk."""
     if doc is None:
         return None
     extra = doc["extra_data"]
-    return {"score": doc["score"],
-            "tests": [{"score": t["score"], "max_score": t["max_score"],
-                       "extra_data": {"exercise": gradebook.exercise_of(t)}}
-                      for t in doc.get("tests", [])],
-            "extra_data": {k: extra[k] for k in ("status", "reason") if k in extra}}
+    return {"total": float(doc["score"]), "max": sum(float(t["max_score"]) for t in doc["tests"]),
+            "status": extra["status"], "reason": extra.get("reason", ""),
+            "points": {name: got for name, (got, _) in gradebook.exercise_points(doc).items()}}
 
 
-def _rows(sub, doc, outcome, exercises):
-    """Gradebook rows (one per student of the submission)."""
+def _rows(sub, summary, outcome, exercises):
+    """Gradebook rows (one per student of the submission), from its ``_summary``."""
     base = {"submission": sub.key}
-    if doc is not None:
-        extra = doc["extra_data"]
-        points = gradebook.exercise_points(doc)
-        reason = "; ".join(r for r in (extra.get("reason", ""), *sub.flags) if r)
-        base.update(total=float(doc["score"]),
-                    max=sum(float(t["max_score"]) for t in doc["tests"]),
-                    status=Status(extra["status"]), reason=reason, graded=True)
-        base.update({name: points.get(name, (0.0, 0.0))[0] for name in exercises})
+    if summary is not None:
+        reason = "; ".join(r for r in (summary["reason"], *sub.flags) if r)
+        base.update(total=summary["total"], max=summary["max"],
+                    status=Status(summary["status"]), reason=reason, graded=True)
+        base.update({name: summary["points"].get(name, 0.0) for name in exercises})
     else:
         base.update(total="", max="", status=Status(outcome["status"]),
                     reason="; ".join([outcome["error"], *sub.flags]), graded=False)
@@ -386,7 +381,7 @@ def run(args):
             doc = None if args.regrade else _cached(
                 os.path.join(one.folder, "results.json"), seed, one.digest)
             if doc is not None:
-                results[one.sub.key] = (_row_part(doc), None, True)
+                results[one.sub.key] = (_summary(doc), None, True)
             else:
                 one.keep()
                 todo.append(one)
@@ -506,7 +501,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
                     _write_student(one, doc, hw)
                 else:
                     write_json_atomic(os.path.join(one.folder, "error.json"), outcome)
-                results[one.sub.key] = (_row_part(doc), {k: outcome.get(k, "") for k in
+                results[one.sub.key] = (_summary(doc), {k: outcome.get(k, "") for k in
                                                          ("status", "error")}, False)
                 one.files = None  # on disk under students/<key>/submission now
                 if bar is not None:
