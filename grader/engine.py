@@ -20,7 +20,7 @@ from .devices import DEFAULT_DEVICE, DEVICES
 from .homeworks import PROJECT_ROOT, Homework, load_checks, load_reference
 from .results import CheckResult, GradeResult
 from .sandbox import forkserver
-from .sandbox.supervisor import Limits, Outcome, Sandbox
+from .sandbox.supervisor import Limits, Outcome, Program, Sandbox
 
 GRADER_VERSION = "0.1.0"
 
@@ -58,6 +58,7 @@ class _Expectations:
         self._public = None
         self._reference = None
         self._slots = {}
+        self._programs = {}
         self._lock = threading.Lock()          # guards _slots
         self._compute_lock = threading.Lock()  # one computation at a time
 
@@ -81,10 +82,23 @@ class _Expectations:
             raise slot.error
         return slot.value
 
+    def program(self, check, case, device):
+        """The steps of ``case`` on ``device``, serialized once for every submission."""
+        key = (check.id, case.id, device)
+        program = self._programs.get(key)
+        if program is None:
+            program = self._programs[key] = Program(with_device(check.steps(check, case), device))
+        return program
+
     def prefetch(self, checks):
         """Compute the expected values of ``checks`` in order in a background thread, while
         the worker starts and runs the first ones (numpy releases the GIL; the grading thread
-        mostly waits on the worker's pipe)."""
+        mostly waits on the worker's pipe). Nothing to do (no thread) once all are known:
+        every submission of a batch after the first."""
+        with self._lock:
+            if all(c.id in self._slots and self._slots[c.id].done.is_set() for c in checks):
+                return
+
         def run():
             for check in checks:
                 try:
@@ -320,7 +334,7 @@ def _run_check(check, expectations, sandbox, imported, case_id, rerun, device="c
         if deadline is not None:  # never past the submission's budget
             seconds = max(0.5, min(seconds or sandbox.limits.call_seconds,
                                    deadline - time.monotonic()))
-        outcome = sandbox.call(with_device(check.steps(check, case), device), seconds=seconds)
+        outcome = sandbox.call(expectations.program(check, case, device), seconds=seconds)
         if outcome.ok or _judged_raise(check, outcome):
             outputs = outcome.results if outcome.ok else Raised(outcome.error_types,
                                                                  outcome.message)

@@ -13,12 +13,13 @@ Output layout (student names can never shadow the batch's own files)::
 Each submission is resolved by ``intake`` on this machine (the same rule as every face),
 its module files are kept under ``submission/``, and one job grades them through
 ``grading.grade`` under a wall-clock budget. Executors:
-- ``local`` (default): J threads of this process. Student code still runs in a fresh
-  sandboxed worker per submission (forked from the pre-imported template); only the
+- ``local`` (default): J threads of this process (default: twice the cores). Student code
+  still runs in a fresh sandboxed worker per submission (forked from the template); only the
   trusted side (cases, expected values, judging) runs here, where the expected values
   are computed once for the whole class. No interpreter start per submission.
-- ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time),
-  for when the grader's own process should also be separate per student.
+- ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time,
+  default: the cores), for when the grader's own process should also be separate per
+  student.
 - ``dask://HOST:PORT`` (the optional ``distributed`` extra): the ``processes`` jobs on a
   Dask cluster, through the same ``concurrent.futures`` interface.
 A job that fails, hangs or crashes the grader yields its own row with a status and reason.
@@ -55,6 +56,14 @@ STUDENTS_DIR = "students"
 WORK_DIR = ".work"  # the jobs' own files, inside OUTDIR: hidden from every student's code
 STDERR_TAIL = 3000
 GRADED_STATUSES = (Status.GRADED, Status.TIMEOUT, Status.IMPORT_FAILED)
+IN_FLIGHT_PER_JOB = 2  # local jobs submitted ahead per thread (see _grade_all)
+
+
+def default_jobs(executor):
+    """Twice the cores for the ``local`` executor: each grading alternates between this
+    process (cases, judging) and its worker (the student's code), so with one job per core
+    a core often waits. The cores for ``processes``, whose jobs are whole grader processes."""
+    return (2 if executor in ("", "local") else 1) * (os.cpu_count() or 1)
 
 
 def add_arguments(parser):
@@ -65,9 +74,9 @@ def add_arguments(parser):
                         "of Gradescope's Export Submissions")
     parser.add_argument("--out", required=True, metavar="OUTDIR",
                         help="folder for grades.csv, batch.json and students/<id>/")
-    parser.add_argument("--jobs", "-j", type=positive(int), default=os.cpu_count() or 1,
-                        metavar="J", help="submissions graded at a time (default: the number "
-                        "of cores)")
+    parser.add_argument("--jobs", "-j", type=positive(int), default=None,
+                        metavar="J", help="submissions graded at a time (default: twice the "
+                        "number of cores; the number of cores with --executor processes)")
     parser.add_argument("--seed", type=int, help="base seed of the hidden cases (default: the "
                         "seed of the previous run in OUTDIR, else random; always recorded)")
     parser.add_argument("--regrade", action="store_true",
@@ -293,17 +302,25 @@ class Prepared:
                 "timeout": timeout, "workdir": os.path.join(out, WORK_DIR)}
 
 
-def _rows(sub, doc, outcome, exercises):
-    """Gradebook rows (one per student of the submission)."""
+def _summary(doc):
+    """What a student's gradebook rows need of its results.json document (None stays None):
+    the batch keeps this much per student; the whole document is on disk."""
+    if doc is None:
+        return None
+    extra = doc["extra_data"]
+    return {"total": float(doc["score"]), "max": sum(float(t["max_score"]) for t in doc["tests"]),
+            "status": extra["status"], "reason": extra.get("reason", ""),
+            "points": {name: got for name, (got, _) in gradebook.exercise_points(doc).items()}}
+
+
+def _rows(sub, summary, outcome, exercises):
+    """Gradebook rows (one per student of the submission), from its ``_summary``."""
     base = {"submission": sub.key}
-    if doc is not None:
-        extra = doc["extra_data"]
-        points = gradebook.exercise_points(doc)
-        reason = "; ".join(r for r in (extra.get("reason", ""), *sub.flags) if r)
-        base.update(total=float(doc["score"]),
-                    max=sum(float(t["max_score"]) for t in doc["tests"]),
-                    status=Status(extra["status"]), reason=reason, graded=True)
-        base.update({name: points.get(name, (0.0, 0.0))[0] for name in exercises})
+    if summary is not None:
+        reason = "; ".join(r for r in (summary["reason"], *sub.flags) if r)
+        base.update(total=summary["total"], max=summary["max"],
+                    status=Status(summary["status"]), reason=reason, graded=True)
+        base.update({name: summary["points"].get(name, 0.0) for name in exercises})
     else:
         base.update(total="", max="", status=Status(outcome["status"]),
                     reason="; ".join([outcome["error"], *sub.flags]), graded=False)
@@ -364,7 +381,7 @@ def run(args):
             doc = None if args.regrade else _cached(
                 os.path.join(one.folder, "results.json"), seed, one.digest)
             if doc is not None:
-                results[one.sub.key] = (doc, None, True)
+                results[one.sub.key] = (_summary(doc), None, True)
             else:
                 one.keep()
                 todo.append(one)
@@ -416,7 +433,8 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         return
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
-    executor, client = _executor(args.executor, args.jobs)
+    jobs = args.jobs or default_jobs(args.executor)
+    executor, client = _executor(args.executor, jobs)
     job_function = grade_in_process if args.executor in ("", "local") else \
         remote.grade_remote if client is not None else grade_job
     engine.resume_grading()
@@ -443,35 +461,52 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     # Dask workers have the grader installed, not the course: send its files once per worker
     course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
                                                         broadcast=True)
+    # Local jobs are submitted a few at a time, so that a class of any size holds only the
+    # jobs in flight (their files, their results) besides what each row keeps.
+    window = len(todo) if client is not None else max(IN_FLIGHT_PER_JOB * jobs, 8)
+    waiting = iter(todo)
     futures = {}
+
+    def submit_next():
+        one = next(waiting, None)
+        if one is None:
+            return
+        job = one.job(hw, seed, hide, timeout, out)
+        if course is not None:
+            job["course"] = course
+        if client is None:
+            future = executor.submit(tracked, one.sub.key, job)
+        else:
+            future = executor.submit(job_function, job)
+        futures[future] = one
+
     try:
-        for one in todo:
-            job = one.job(hw, seed, hide, timeout, out)
-            if course is not None:
-                job["course"] = course
-            if client is None:
-                future = executor.submit(tracked, one.sub.key, job)
-            else:
-                future = executor.submit(job_function, job)
-            futures[future] = one
-        for future in concurrent.futures.as_completed(futures):
-            one = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - the executor lost the job: one row
-                outcome = {"doc": None, "status": Status.GRADER_ERROR.value,
-                           "error": f"{type(exc).__name__}: {exc}"}
-            doc = outcome.get("doc")
-            if doc is not None:
-                doc["extra_data"]["batch"] = {"seed": seed, "sha256": one.digest,
-                                              "submission": one.sub.origin}
-                _write_student(one, doc, hw)
-            else:
-                write_json_atomic(os.path.join(one.folder, "error.json"), outcome)
-            results[one.sub.key] = (doc, outcome, False)
-            if bar is not None:
-                bar.update(1)
-                show()
+        for _ in range(window):
+            submit_next()
+        while futures:
+            done, _ = concurrent.futures.wait(futures,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                one = futures.pop(future)
+                submit_next()
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - the executor lost the job: one row
+                    outcome = {"doc": None, "status": Status.GRADER_ERROR.value,
+                               "error": f"{type(exc).__name__}: {exc}"}
+                doc = outcome.get("doc")
+                if doc is not None:
+                    doc["extra_data"]["batch"] = {"seed": seed, "sha256": one.digest,
+                                                  "submission": one.sub.origin}
+                    _write_student(one, doc, hw)
+                else:
+                    write_json_atomic(os.path.join(one.folder, "error.json"), outcome)
+                results[one.sub.key] = (_summary(doc), {k: outcome.get(k, "") for k in
+                                                         ("status", "error")}, False)
+                one.files = None  # on disk under students/<key>/submission now
+                if bar is not None:
+                    bar.update(1)
+                    show()
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()

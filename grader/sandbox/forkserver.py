@@ -37,6 +37,13 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # GPU that the grader was given.
 _PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
              "CUDA_VISIBLE_DEVICES")
+# glibc's allocator in the template and its workers: a worker lives for one submission, so
+# its large arrays (a 300x300 case is 720 KB) would each be a fresh mmap whose every page
+# faults in and is unmapped again on free. Served from a heap that keeps freed memory, the
+# pages fault in once per worker (a quarter fewer page faults for an HW1 grading). The
+# address-space limit (RLIMIT_AS) counts the heap as before.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20),
+              "MALLOC_TOP_PAD_": str(4 << 20)}
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.main()"
 _SERVERS = {}
 _SERVERS_LOCK = threading.Lock()
@@ -56,7 +63,7 @@ def base_env():
     """The environment of the template and of every worker (minus HOME and TMPDIR)."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", **MALLOC_ENV}
     env.update({k: os.environ[k] for k in _PASS_ENV if k in os.environ})
     return env
 

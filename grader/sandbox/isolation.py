@@ -5,12 +5,13 @@ called by ``zygote.py`` in a fork of the template, or in a fresh interpreter):
 
 - resource limits: address space, CPU time, file size, open files, no core dumps;
 - where the kernel allows it (root, or unprivileged user namespaces): new mount, PID
-  and network namespaces. The process forks once: the child is PID 1 of the new PID
-  namespace (it sees no other process, and when it dies the kernel kills everything
-  it started), and ``pivot_root``s into an allow-list root (``rootfs.py``): the
+  and network namespaces. The worker is PID 1 of its new PID namespace (it sees no
+  other process, and when it dies the kernel kills everything it started): a template
+  running as root forks it straight into one (``zygote.py``); elsewhere the process
+  forks once more here, and the parent left outside only waits and passes on how the
+  child ended. It then ``pivot_root``s into an allow-list root (``rootfs.py``): the
   interpreter, the allowed packages, its private submission and scratch, nothing
-  else of the host. The parent only waits and passes on how the child ended. The
-  network namespace has no interface up (no network at all);
+  else of the host. The network namespace has no interface up (no network at all);
 - then every capability is dropped (bounding set emptied, ``no_new_privs``), so the
   process cannot undo the mounts, even when it runs as uid 0;
 - when the grader runs as root, the worker becomes an unprivileged uid of its own
@@ -50,6 +51,7 @@ PR_CAPBSET_DROP = 24
 CAP_LAST = 63
 WORKER_UID_BASE = 61000
 WORKER_UID_SPAN = 4000
+SETTLE_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # seconds: waits for exiting processes
 _CAP_VERSION_3 = 0x20080522
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 
@@ -98,6 +100,11 @@ def unshare(flags):
     _check(_libc.unshare(flags), "unshare")
 
 
+def setns(fd, nstype):
+    """setns(2): join the namespace that ``fd`` refers to."""
+    _check(_libc.setns(fd, nstype), "setns")
+
+
 def enter_user_namespace_if_needed(flags):
     """unshare ``flags``; without root, inside a new user namespace where we are uid 0."""
     uid, gid = os.getuid(), os.getgid()
@@ -123,6 +130,9 @@ class Plan:
     scratch_bytes: int = 64 << 20
     uid: int | None = None    # drop to this uid/gid (grader running as root)
     max_processes: int = 64
+    # Already PID 1 of a PID namespace of its own (the template forked it into one): then
+    # no second fork here, and the template itself reaps the worker.
+    own_pid_namespace: bool = False
 
     def apply(self):
         """Run in the worker before any student code; raises on any failure (no worker then)."""
@@ -152,11 +162,16 @@ class Plan:
 
     def _enter_namespaces(self):
         import rootfs  # the template's copy (this runs in the worker only)
-        flags = CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if self.network else 0)
-        enter_user_namespace_if_needed(flags)
-        pid = os.fork()
-        if pid:
-            _relay_exit_of(pid)
+        flags = CLONE_NEWNS | (CLONE_NEWNET if self.network else 0)
+        if self.own_pid_namespace:
+            if os.getpid() != 1:
+                raise OSError(22, "the worker is not PID 1 of a PID namespace of its own")
+            enter_user_namespace_if_needed(flags)
+        else:
+            enter_user_namespace_if_needed(flags | CLONE_NEWPID)
+            pid = os.fork()
+            if pid:
+                _relay_exit_of(pid)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         rootfs.enter(self.root, self.submission, self.scratch_bytes, self.uid)
 
@@ -273,6 +288,13 @@ def kill_all_of(uid):
     """
     if uid is None or uid < WORKER_UID_BASE:
         return
+    # Usually what is left was already killed with its group or its PID namespace and is
+    # only still exiting: give it a few milliseconds before starting an interpreter for it
+    # (that start costs more CPU than grading a small exercise).
+    for pause in SETTLE_PAUSES:
+        if not _live_pids_of(uid):
+            return
+        time.sleep(pause)
     script = f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); os.kill(-1, 9)"
     for _ in range(20):  # about 1 s at most
         if not _live_pids_of(uid):

@@ -7,7 +7,8 @@ workers' allow-list root (``rootfs.build_skeleton``), once, then forks one test
 worker into it (``isolation.try_worker``): its ready message says whether workers can use
 namespaces and the root, and if not, why. On each request (a
 JSON message with three file descriptors attached: output file, request pipe,
-answer pipe) it forks; the child starts a new session, applies the sandbox plan
+answer pipe) it forks (as root, straight into a new PID namespace whose PID 1 the
+child becomes); the child starts a new session, applies the sandbox plan
 (limits, namespaces with the private parts of the root, uid: ``isolation.Plan``),
 and becomes a worker exactly like a freshly started one, minus the interpreter
 start, the imports and the read-only root. Children are reaped here and their exit
@@ -83,9 +84,11 @@ def prepare_view(allowed, folder):
     return target
 
 
-def become_worker(request, root, fd_in, fd_out):
-    """Apply the plan (in the allow-list ``root`` when namespaces are on) and serve."""
-    isolation.Plan(**dict(request["plan"], root=root)).apply()
+def become_worker(request, root, fd_in, fd_out, own_pid_namespace=False):
+    """Apply the plan (in the allow-list ``root`` when namespaces are on) and serve.
+    ``own_pid_namespace``: this process is already PID 1 of a PID namespace of its own."""
+    isolation.Plan(**dict(request["plan"], root=root,
+                          own_pid_namespace=own_pid_namespace)).apply()
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
@@ -105,13 +108,13 @@ def _finish(run):
         _exit_now(code)
 
 
-def _child(ctl, wakeup, request, fds, root):
+def _child(ctl, wakeup, request, fds, root, pid_ns, own_pid_namespace):
     def run():
         ctl.close()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in wakeup:
-            os.close(fd)
+        for fd in wakeup + ((pid_ns,) if pid_ns is not None else ()):
+            os.close(fd)  # the host's PID namespace above all: no way back to it
         os.setsid()
         out_fd, fd_in, fd_out = fds
         os.dup2(out_fd, 1)
@@ -120,8 +123,48 @@ def _child(ctl, wakeup, request, fds, root):
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        become_worker(request, root, fd_in, fd_out)
+        become_worker(request, root, fd_in, fd_out, own_pid_namespace=own_pid_namespace)
     _finish(run)
+
+
+def _host_pid_namespace():
+    """A descriptor of this process's PID namespace when it can fork each worker straight into
+    a PID namespace of its own (``unshare``, fork, then back with ``setns``), else None.
+
+    Only where the template may enter its own PID namespace again (root in the host's user
+    namespace); elsewhere each worker forks once more itself (``Plan.apply``) and a relay
+    process stays outside. Forking directly saves that second process per worker, and the
+    template reaps the worker itself, after the kernel has killed everything in its
+    namespace.
+    """
+    try:
+        fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        isolation.setns(fd, isolation.CLONE_NEWPID)  # a no-op that needs the same right
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _fork_worker(ctl, wakeup, request, fds, root, pid_ns):
+    """Fork the worker of ``request`` (into a new PID namespace when ``pid_ns``); its pid."""
+    own = pid_ns is not None
+    if own:
+        try:
+            isolation.unshare(isolation.CLONE_NEWPID)  # for the next child only
+        except OSError:  # (a namespace limit) the child makes its own, or reports why not
+            own = False
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _child(ctl, wakeup, request, fds, root, pid_ns, own)
+    finally:
+        if own:
+            isolation.setns(pid_ns, isolation.CLONE_NEWPID)
+    return pid
 
 
 def _reap(ctl):
@@ -185,6 +228,7 @@ def _serve(ctl, root):
         os.set_blocking(fd, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that the wakeup fd is used
     signal.set_wakeup_fd(wakeup[1])
+    pid_ns = _host_pid_namespace() if root else None
     while True:
         _reap(ctl)
         ready, _, _ = select.select([ctl, wakeup[0]], [], [])
@@ -200,9 +244,7 @@ def _serve(ctl, root):
         if not message:  # the supervisor is gone
             return
         request = json.loads(message)
-        pid = os.fork()
-        if pid == 0:
-            _child(ctl, wakeup, request, fds, root)
+        pid = _fork_worker(ctl, wakeup, request, fds, root, pid_ns)
         for fd in fds:
             os.close(fd)
         ctl.send(json.dumps({"spawned": pid}).encode())

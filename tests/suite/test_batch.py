@@ -11,6 +11,7 @@ import zipfile
 import pytest
 
 from grader.cli import main
+from grader.commands import batch as batch_command
 from grader.homeworks import PROJECT_ROOT
 
 from .grading import notebook_text as notebook
@@ -105,6 +106,9 @@ def test_a_class_folder_gives_one_row_per_student_and_feedback(klass, capsys):
         assert doc["extra_data"]["seed"] == 3 and doc["tests"]
         assert doc["extra_data"]["status"] == rows[key]["status"]
         assert (student(out, key) / "feedback.md").exists()
+        kept = batch_command._summary(doc)  # all the batch keeps in memory per student
+        assert kept["total"] == float(rows[key]["total"]) == doc["score"]
+        assert kept["points"] == {name: float(rows[key][name]) for name in EXERCISES}
     feedback = (student(out, "cyd") / "feedback.md").read_text()
     assert "## `gaussian_conditional`" in feedback and "❌" in feedback and "✅" in feedback
     kept = student(out, "cyd") / "submission"

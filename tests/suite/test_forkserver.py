@@ -113,3 +113,50 @@ def test_torch_workers_train_with_the_collector_on(monkeypatch, tmp_path, templa
     warm, collector_on, frozen = outcome.results[0]
     assert collector_on and frozen
     assert warm == (template == "1")
+
+
+ALONE = """
+import os
+
+def alone():
+    return [os.getpid(), os.getppid(), sorted(int(n) for n in os.listdir("/proc") if n.isdigit())]
+"""
+
+
+@pytest.mark.parametrize("template", ["1", "0"])
+def test_a_worker_is_pid_1_of_its_own_namespace_and_dies_with_all_it_started(
+        monkeypatch, tmp_path, template):
+    """Forked by a template that runs as root, the worker is PID 1 of a PID namespace of its own
+    (no relay process in between: the template reaps it); a fresh interpreter forks once
+    more. Either way it sees no other process, and what it started dies with it."""
+    monkeypatch.setenv("GRADER_FORKSERVER", template)
+    path = tmp_path / "alone.py"
+    path.write_text(ALONE + "import subprocess, sys\n"
+                    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(313.39)'],"
+                    " start_new_session=True)\n")
+    with Sandbox("alone", str(path)) as sandbox:
+        assert sandbox.start().ok
+        if "own PID namespace" not in " ".join(sandbox.protections):
+            pytest.skip("no PID namespaces on this machine")
+        outcome = sandbox.call([programs.call("alone")])
+        assert outcome.ok, outcome
+        pid, parent, seen = outcome.results[0]
+        assert pid == 1 and parent == 0  # its parent lives outside its namespace
+        assert seen[0] == 1 and len(seen) <= 3  # itself, the sleeper, perhaps a zombie
+        direct = template == "1" and os.getuid() == 0
+        if direct:  # the process the grader holds is that PID 1 itself
+            assert isinstance(sandbox.proc, forkserver.ForkedProcess)
+            with open(f"/proc/{sandbox.proc.pid}/status", encoding="utf-8") as fh:
+                nspid = next(line.split()[1:] for line in fh if line.startswith("NSpid:"))
+            assert nspid == [str(sandbox.proc.pid), "1"]
+    leftover = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(
+        "time.sleep(313.39)")]
+    assert leftover == []
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
