@@ -1,6 +1,7 @@
 """The pre-imported worker template: fresh, isolated workers, sequentially and from threads."""
 import concurrent.futures
 import os
+import time
 
 import pytest
 
@@ -131,9 +132,16 @@ def test_a_worker_is_pid_1_of_its_own_namespace_and_dies_with_all_it_started(
     more. Either way it sees no other process, and what it started dies with it."""
     monkeypatch.setenv("GRADER_FORKSERVER", template)
     path = tmp_path / "alone.py"
-    path.write_text(ALONE + "import subprocess, sys\n"
-                    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(313.39)'],"
-                    " start_new_session=True)\n")
+    # a child in a session of its own, named so that the host can find it (no exec: the
+    # interpreter's path may not exist inside the allow-list root, e.g. a venv under /tmp)
+    path.write_text(ALONE + "import ctypes, time\n"
+                    "if os.fork() == 0:\n"
+                    "    try:\n"
+                    "        os.setsid()\n"
+                    "        ctypes.CDLL(None).prctl(15, b'sleeper-31339', 0, 0, 0)  # PR_SET_NAME\n"
+                    "        time.sleep(313.39)\n"
+                    "    finally:\n"
+                    "        os._exit(0)\n")
     with Sandbox("alone", str(path)) as sandbox:
         assert sandbox.start().ok
         if "own PID namespace" not in " ".join(sandbox.protections):
@@ -143,20 +151,32 @@ def test_a_worker_is_pid_1_of_its_own_namespace_and_dies_with_all_it_started(
         pid, parent, seen = outcome.results[0]
         assert pid == 1 and parent == 0  # its parent lives outside its namespace
         assert seen[0] == 1 and len(seen) <= 3  # itself, the sleeper, perhaps a zombie
+        assert _wait_for_sleeper(), "the sleeper never showed up: the test would prove nothing"
         direct = template == "1" and os.getuid() == 0
         if direct:  # the process the grader holds is that PID 1 itself
             assert isinstance(sandbox.proc, forkserver.ForkedProcess)
             with open(f"/proc/{sandbox.proc.pid}/status", encoding="utf-8") as fh:
                 nspid = next(line.split()[1:] for line in fh if line.startswith("NSpid:"))
             assert nspid == [str(sandbox.proc.pid), "1"]
-    leftover = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(
-        "time.sleep(313.39)")]
-    assert leftover == []
+    assert _sleepers() == []
 
 
-def _cmdline(pid):
+def _sleepers():
+    return [p for p in os.listdir("/proc") if p.isdigit() and _comm(p) == "sleeper-31339"]
+
+
+def _wait_for_sleeper(seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not _sleepers():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _comm(pid):
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as fh:
+            return fh.read().strip()
     except OSError:
         return ""
