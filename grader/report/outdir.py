@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 
 from ..reporters import gradebook
@@ -128,7 +129,9 @@ def test_check(test):
 
 
 def _clean_tests(doc):
-    """The well-formed tests of a results.json document (others are dropped)."""
+    """The well-formed tests of a results.json document (others are dropped), with only what
+    the report reads: name, scores, status, check and exercise, and the output of a test
+    that did not pass (a class's report holds every student's tests at once)."""
     tests = []
     for t in doc.get("tests", []) if isinstance(doc.get("tests"), list) else []:
         if not isinstance(t, dict) or not isinstance(t.get("name"), str):
@@ -139,8 +142,14 @@ def _clean_tests(doc):
         score, top = _float(t.get("score")), _float(t.get("max_score"))
         if score is None or top is None:
             continue
-        tests.append(dict(t, score=score, max_score=top,
-                          output=t["output"] if isinstance(t.get("output"), str) else ""))
+        status = t.get("status") if isinstance(t.get("status"), str) else None
+        output = t.get("output") if status != "passed" else ""
+        # every student's tests carry the same names: one copy of each string for the class
+        tests.append({"name": sys.intern(t["name"]), "score": score, "max_score": top,
+                      "status": sys.intern(status) if status else status,
+                      "extra_data": {k: sys.intern(extra[k]) for k in ("check", "exercise")
+                                     if isinstance(extra.get(k), str)},
+                      "output": output if isinstance(output, str) else ""})
     return tests
 
 
