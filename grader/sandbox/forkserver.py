@@ -30,6 +30,8 @@ import sys
 import tempfile
 import threading
 
+from . import leftovers
+
 RUNTIME_FILES = ("worker.py", "protocol.py", "callables.py", "importguard.py")
 TEMPLATE_FILES = RUNTIME_FILES + ("isolation.py", "rootfs.py", "zygote.py")
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -106,6 +108,7 @@ class ForkServer:
 
     def __init__(self, python, preload, env, runtime_files):
         self.folder = tempfile.mkdtemp(prefix="grader-template-")  # 0700: the grader's only
+        leftovers.mark(self.folder)
         self.runtime = os.path.join(self.folder, "runtime")
         os.mkdir(self.runtime, 0o700)
         copy_runtime(runtime_files, self.runtime)
@@ -244,7 +247,19 @@ def _started(python, preload, env, runtime_files):
                 server.close()  # a template that died: its folder goes too
             server = ForkServer(python, preload, env, runtime_files)
             _SERVERS[key] = server
+            _sweep_once()
         return server
+
+
+_SWEPT = []
+
+
+def _sweep_once():
+    """Delete, once per process, the folders of graders that were killed before they could
+    (``leftovers.py``); after a template has started, so that it does not wait for this."""
+    if not _SWEPT:
+        _SWEPT.append(True)
+        leftovers.sweep()
 
 
 def prestart(preload, python=None):

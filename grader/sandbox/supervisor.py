@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import callclock, forkserver, isolation, protocol, rootfs
+from . import callclock, forkserver, isolation, leftovers, protocol, rootfs
 from .limits import Limits
 
 RUNTIME_FILES, TEMPLATE_FILES = forkserver.RUNTIME_FILES, forkserver.TEMPLATE_FILES
@@ -107,6 +107,7 @@ class Sandbox:
         self.proc = None
         self.import_outcome = None
         self.root = tempfile.mkdtemp(prefix="grader-worker-")  # 0700
+        leftovers.mark(self.root)
         # Without namespaces, the listed folders are made unreadable to the worker's uid.
         # A folder that contains the worker's own folder cannot be; results are written
         # only after the worker is gone, so such an output folder leaks nothing.
