@@ -9,6 +9,8 @@ from grader.sandbox import forkserver
 from grader.checks import programs
 from grader.sandbox.supervisor import Sandbox
 
+from .test_containment import _processes_named
+
 pytestmark = pytest.mark.sandbox
 
 LEAKY = """
@@ -162,7 +164,7 @@ def test_a_worker_is_pid_1_of_its_own_namespace_and_dies_with_all_it_started(
 
 
 def _sleepers():
-    return [p for p in os.listdir("/proc") if p.isdigit() and _comm(p) == "sleeper-31339"]
+    return _processes_named("sleeper-31339")
 
 
 def _wait_for_sleeper(seconds=10.0):
@@ -172,11 +174,3 @@ def _wait_for_sleeper(seconds=10.0):
             return False
         time.sleep(0.02)
     return True
-
-
-def _comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
