@@ -9,9 +9,12 @@ worker is then a fork of it (a few milliseconds). On by default;
 ``prestart(preload)`` starts a template without waiting for it, so that its
 interpreter start, imports and read-only root overlap with the grader's own
 imports and expected values; the first ``server_for`` with the same key waits for
-it to be ready. The template also tests, once, whether a worker can enter its
-namespaces and allow-list root (``zygote.self_test``), and reports the answer
-(``ForkServer.namespaces``, ``ForkServer.reason``): no separate probe process.
+it to be ready. Earlier still, ``start_spare()`` (the command line's first step for the
+commands that grade) starts a template's interpreter before the homework is known; the
+first template asked for takes it and sends it its package list. The template also
+tests, once, whether a worker can enter its namespaces and allow-list root
+(``isolation.try_worker``), and reports the answer (``ForkServer.namespaces``,
+``ForkServer.reason``): no separate probe process.
 
 This module imports only the standard library (the command line imports it before
 anything heavy). Safe to share between the threads of one grader process: one reader
@@ -47,7 +50,9 @@ _PASS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL",
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20),
               "MALLOC_TOP_PAD_": str(4 << 20)}
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); import zygote; zygote.main()"
+_DEFERRED = "-"  # in place of the options: the template receives them first on its socket
 _SERVERS = {}
+_SPARES = {}  # started templates waiting for their package list (``start_spare``)
 _SERVERS_LOCK = threading.Lock()
 READY_SECONDS = 120.0  # torch's first import on a cold, busy machine
 
@@ -114,11 +119,10 @@ class ForkServer:
         copy_runtime(runtime_files, self.runtime)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
-        # always tries the allow-list root; its ready message says whether workers can use it
-        options = {"preload": list(preload), "view": True, "folder": self.folder}
+        self.preload = None if preload is None else tuple(preload)
         self.proc = subprocess.Popen(
-            [python, "-I", "-c", _BOOT, self.runtime, json.dumps(options),
-             str(theirs.fileno())],
+            [python, "-I", "-c", _BOOT, self.runtime,
+             _DEFERRED if preload is None else self._options(), str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, start_new_session=True, cwd=self.runtime)
         theirs.close()
@@ -132,6 +136,17 @@ class ForkServer:
         self._reader = threading.Thread(target=self._read_messages, daemon=True,
                                         name="worker-template-reader")
         self._reader.start()
+
+    def _options(self):
+        # always tries the allow-list root; its ready message says whether workers can use it
+        return json.dumps({"preload": list(self.preload), "view": True, "folder": self.folder})
+
+    def assign(self, preload):
+        """Tell a spare template (started with ``preload=None``) what to import; it has
+        started its interpreter meanwhile."""
+        self.preload = tuple(preload)
+        with self._send_lock:
+            self.sock.send(self._options().encode())
 
     def _read_messages(self):
         """Reader thread: file every message of the template where its waiter looks for it."""
@@ -238,17 +253,54 @@ def _key(python, preload, env):
 
 
 def _started(python, preload, env, runtime_files):
-    """The cached template of this key, started (not waited for) when missing or dead."""
+    """The cached template of this key, started (not waited for) when missing or dead: the
+    spare of this interpreter and environment when there is one (``start_spare``)."""
     key = _key(python, preload, env)
     with _SERVERS_LOCK:
         server = _SERVERS.get(key)
         if server is None or not server.alive:
             if server is not None:
                 server.close()  # a template that died: its folder goes too
-            server = ForkServer(python, preload, env, runtime_files)
+            server = _claim_spare(python, env, runtime_files)
+            if server is not None:
+                server.assign(preload)
+            else:
+                server = ForkServer(python, preload, env, runtime_files)
             _SERVERS[key] = server
             _sweep_once()
         return server
+
+
+def _spare_key(python, env, runtime_files):
+    return (os.getpid(), python, tuple(sorted(env.items())), tuple(runtime_files))
+
+
+def _claim_spare(python, env, runtime_files):
+    """The live spare of this interpreter, environment and runtime, taken; else None."""
+    spare = _SPARES.pop(_spare_key(python, env, runtime_files), None)
+    if spare is not None and not spare.alive:
+        spare.close()
+        spare = None
+    return spare
+
+
+def start_spare(python=None):
+    """Start a template's interpreter before it is known which packages it will import (the
+    first command-line step of ``grade``, ``check`` and ``batch``): its start-up overlaps
+    with this process's own imports, and the first template asked for (``prestart``,
+    ``server_for``) takes it and sends it its package list. Does nothing when templates are
+    off or a spare is already running; never raises. An unclaimed spare is stopped at exit."""
+    if not enabled():
+        return
+    python, env, files = python or sys.executable, base_env(), template_files()
+    key = _spare_key(python, env, files)
+    with _SERVERS_LOCK:
+        if key in _SPARES:
+            return
+        try:
+            _SPARES[key] = ForkServer(python, None, env, files)
+        except OSError:
+            pass
 
 
 _SWEPT = []
@@ -293,7 +345,8 @@ def server_for(python, preload, env, runtime_files):
 def close_all():
     """Stop this process's templates (at exit; also after an interrupted grading in the warm
     grader, which then starts fresh ones)."""
-    for key, server in list(_SERVERS.items()):
-        if key[0] == os.getpid():  # a forked child must not stop its parent's templates
-            server.close()
-    _SERVERS.clear()
+    for table in (_SERVERS, _SPARES):
+        for key, server in list(table.items()):
+            if key[0] == os.getpid():  # a forked child must not stop its parent's templates
+                server.close()
+        table.clear()

@@ -82,6 +82,33 @@ def test_switching_the_template_off_starts_plain_interpreters(monkeypatch, leaky
     assert first[:2] == [1, 1] and second[:2] == [1, 2]
 
 
+def test_a_spare_template_becomes_the_first_template_asked_for(template_on, leaky_module):
+    """``start_spare`` starts an interpreter before the packages are known; the first template
+    asked for takes it (no second interpreter) and tells it what to import, and its workers
+    are as fresh and isolated as any."""
+    forkserver.close_all()
+    forkserver.start_spare()
+    spare = next(iter(forkserver._SPARES.values()))
+    assert spare.preload is None and spare.alive
+    forkserver.prestart(("numpy",))
+    assert not forkserver._SPARES
+    assert [s for s in forkserver._SERVERS.values()] == [spare] and spare.preload == ("numpy",)
+    first, second = _bump_twice(leaky_module)
+    assert first[:2] == [1, 1] and second[:2] == [1, 2]
+    assert list(forkserver._SERVERS.values()) == [spare]  # the workers came from the spare
+
+
+def test_an_unclaimed_spare_is_stopped_with_its_folder(template_on):
+    forkserver.close_all()
+    forkserver.start_spare()
+    forkserver.start_spare()  # one spare per interpreter and environment
+    assert len(forkserver._SPARES) == 1
+    spare = next(iter(forkserver._SPARES.values()))
+    forkserver.close_all()
+    assert spare.proc.poll() is not None and not os.path.exists(spare.folder)
+    assert not forkserver._SPARES
+
+
 TRAINS = """
 import gc
 import sys
