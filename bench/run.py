@@ -33,8 +33,10 @@ def timed(cmd, repeat=3, cwd=ROOT, env=None, codes=(0,)):
 
 
 def timed_with_memory(cmd, cwd=ROOT):
-    """(wall seconds, peak resident MiB) of one run of ``cmd``; raises if it fails. The peak
-    is the command's own process (and any it waited for), from ``wait4``."""
+    """(wall seconds, peak resident MiB, CPU seconds) of one run of ``cmd``; raises if it
+    fails. The peak is the command's own process (and any it waited for), from ``wait4``;
+    the CPU is its whole tree's (the worker template reaps its workers, the grader the
+    template)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = proc.stderr.read()
@@ -43,7 +45,7 @@ def timed_with_memory(cmd, cwd=ROOT):
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err)
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mib():
@@ -172,15 +174,17 @@ def bench_batch(hw_id, n, sources, label, target=""):
     cmd = [PY, "-m", "grader", "batch", hw_id, subs, "--out", os.path.join(tmp, "out"),
            "--seed", "1", "--no-progress"]
     try:
-        seconds, peak = timed_with_memory(cmd)
+        seconds, peak, cpu = timed_with_memory(cmd)
     except subprocess.CalledProcessError as exc:
         row(f"batch of {n} {hw_id} submissions ({label})", "failed",
             exc.stderr.decode()[-120:])
         return
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    cores = os.cpu_count() or 1
     row(f"batch of {n} {hw_id} submissions ({label})", f"{n / seconds:.1f} subs/s",
-        f"{seconds:.1f} s, peak {peak:.0f} MiB  {target}")
+        f"{seconds:.1f} s, peak {peak:.0f} MiB, CPU {cpu / n * 1000:.0f} ms/sub, "
+        f"{cpu / (seconds * cores):.0%} of {cores} cores  {target}")
 
 
 def _noop(i):

@@ -12,19 +12,40 @@ A wall-clock backstop (``BACKSTOP_FACTOR`` times the limit) ends a call on a mac
 too starved to give the worker its time; where the figure cannot be read the limit is
 plain wall clock, as before.
 """
+import os
 import time
 
 BACKSTOP_FACTOR = 4.0
 _MIN_WAIT = 0.01  # seconds: the shortest pause between two looks at the figure
 
 
-def run_queue_wait(pid):
-    """Seconds thread ``pid`` has waited for a CPU since it started, or None if unreadable."""
+def open_wait(pid):
+    """A descriptor of thread ``pid``'s scheduler figures, for ``read_wait``; None if it cannot
+    be opened. It stays bound to that thread: once the thread is gone, reads fail."""
     try:
-        with open(f"/proc/{pid}/task/{pid}/schedstat", "rb") as stat:
-            return int(stat.read(128).split()[1]) / 1e9
+        return os.open(f"/proc/{pid}/task/{pid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def read_wait(fd):
+    """Seconds the thread of ``fd`` (``open_wait``) has waited for a CPU since it started, or
+    None if unreadable. One system call: every request to a worker reads it."""
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
+
+
+def run_queue_wait(pid):
+    """Seconds thread ``pid`` has waited for a CPU since it started, or None if unreadable."""
+    fd = open_wait(pid)
+    if fd is None:
+        return None
+    try:
+        return read_wait(fd)
+    finally:
+        os.close(fd)
 
 
 def is_namespace_init(pid):
@@ -58,16 +79,18 @@ class CallClock:
 
     ``find_worker()`` returns the host pid of the worker's main thread, or None while it is
     unknown. A worker found only during this request was started by it (the import), so
-    all of its waiting counts from zero.
+    all of its waiting counts from zero. ``waited(pid)`` reads that thread's waiting time
+    (``run_queue_wait``; the sandbox keeps the file open across its requests).
     """
 
-    def __init__(self, seconds, find_worker):
+    def __init__(self, seconds, find_worker, waited=run_queue_wait):
         self.seconds = seconds
         self.start = time.monotonic()
         self.backstop = self.start + seconds * BACKSTOP_FACTOR
         self._find_worker = find_worker
+        self._waited = waited
         self._worker = find_worker()
-        self._waited_before = run_queue_wait(self._worker) if self._worker else 0.0
+        self._waited_before = waited(self._worker) if self._worker else 0.0
         self.starved = False  # ended by the backstop while the limit was not used up
 
     def used(self):
@@ -77,7 +100,7 @@ class CallClock:
             self._worker = self._find_worker()
         if self._worker is None or self._waited_before is None:
             return elapsed
-        waited = run_queue_wait(self._worker)
+        waited = self._waited(self._worker)
         if waited is None:
             return elapsed
         return elapsed - max(0.0, waited - self._waited_before)

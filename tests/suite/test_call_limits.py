@@ -90,16 +90,29 @@ def test_without_the_kernels_figure_the_limit_is_wall_clock():
     assert clock.next_wait() is None and not clock.starved
 
 
-def test_the_backstop_ends_a_starved_call(monkeypatch):
+def test_the_backstop_ends_a_starved_call():
     waited = [0.0]
-    monkeypatch.setattr(callclock, "run_queue_wait", lambda pid: waited[0])
-    clock = callclock.CallClock(0.05, lambda: 12345)
+    clock = callclock.CallClock(0.05, lambda: 12345, lambda pid: waited[0])
     time.sleep(0.06)
     waited[0] = 0.05  # it waited for a CPU the whole time: nothing used yet
     assert clock.next_wait() is not None
     time.sleep(0.05 * callclock.BACKSTOP_FACTOR)
     waited[0] = 10.0
     assert clock.next_wait() is None and clock.starved
+
+
+def test_an_open_figure_follows_its_thread_and_fails_once_it_is_gone():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        fd = callclock.open_wait(child.pid)
+        assert fd is not None and callclock.read_wait(fd) is not None
+        child.kill()
+        child.wait()
+        assert callclock.read_wait(fd) is None  # never another process's figure
+        os.close(fd)
+    finally:
+        child.kill()
+    assert callclock.open_wait(child.pid) is None
 
 
 def test_the_kernels_figures_are_read_for_a_live_process():

@@ -361,3 +361,20 @@ def test_a_worker_sees_nothing_of_the_host_outside_its_allow_list(tmp_path):
     assert pids == [1]  # its own PID namespace
     assert "/submission/walker.py" in seen
     assert not any("site-packages/grader" in p or "site-packages/scipy" in p for p in seen)
+
+
+def test_a_program_frames_its_steps_once_per_cpu_budget():
+    """A ``Program`` (one case's steps, shared by a whole class) is framed once per budget:
+    asked again for the same budget it gives the same bytes; a new budget reframes it."""
+    steps = [programs.call("f", np.arange(6.0).reshape(2, 3), 7)]
+    program = supervisor.Program(steps)
+    first = program.frame(2.5)
+    assert program.frame(2.5) is first
+    other = program.frame(4.0)
+    for frame, budget in ((first, 2.5), (other, 4.0)):
+        (length,) = protocol.HEADER.unpack(frame[:protocol.HEADER.size])
+        request = protocol.parse_body(frame[protocol.HEADER.size:])
+        assert length == len(frame) - protocol.HEADER.size
+        assert request["op"] == "run" and request["cpu_seconds"] == budget
+        args = protocol.decode(request["steps"])[0]["args"]
+        assert np.array_equal(args[0], np.arange(6.0).reshape(2, 3)) and args[1] == 7
