@@ -1,8 +1,9 @@
 """The class report: ``OUTDIR/report.html`` built from what a batch wrote to OUTDIR.
 
 ``build(outdir, similarity=...)`` reads ``grades.csv``, ``batch.json`` and each
-submission's ``results.json``/``feedback.md`` (``outdir.load``), computes the class
-statistics (``stats``), draws the figures (``plots``, matplotlib) and writes one
+submission's ``results.json``/``feedback.md`` (``outdir.load``), computing the class
+statistics (``stats.CheckTally``) as it reads them, one submission at a time and keeping
+no student's tests; it then draws the figures (``plots``, matplotlib) and writes one
 self-contained page (``page``). With ``similarity`` it also compares the graded code of
 every pair of submissions (``grader.similarity``) and writes ``similarity.csv``.
 Nothing here changes a grade or any file the batch wrote.
@@ -82,8 +83,9 @@ def similarity_section(batch, threshold):
             similarity.csv_text(pairs))
 
 
-def context(batch, similarity=None):
-    """Everything the page shows, as plain values."""
+def context(batch, checks, similarity=None):
+    """Everything the page shows, as plain values; ``checks`` is the ``stats.CheckTally``
+    fed while ``batch`` was read."""
     from . import plots, stats
     subs = batch.submissions
     scored = [s for s in subs if s.total is not None]
@@ -106,14 +108,14 @@ def context(batch, similarity=None):
         "title": f"{batch.homework or 'Batch'} — class report",
         "counts": stats.status_counts(subs),
         "n_submissions": len(subs),
-        "n_graded": sum(1 for s in subs if s.status == "graded" and s.tests),
+        "n_graded": checks.n_graded,
         "seed": batch.seed,
         "regrade": regrade_command(batch),
         "score_svg": plots.score_histogram(totals, top) if totals else "",
         "score_summary": summary,
         "exercise_svg": plots.exercise_distributions(per_exercise) if per_exercise else "",
         "seconds_svg": plots.seconds_histogram(seconds) if seconds else "",
-        "checks": stats.check_statistics(subs),
+        "checks": checks.statistics(),
         "problems": [s for s in subs if s.status in PROBLEM_STATUSES],
         "submissions": subs,
         "links": {s.key: _feedback_link(s) for s in subs},
@@ -132,12 +134,14 @@ def build(outdir, *, similarity=False, threshold=None):
     the report's path. Raises ``OutdirError`` when ``outdir`` is not a batch folder."""
     from ..reporters.gradebook import write_text_atomic
     from .page import render
-    batch = outdir_files.load(outdir)
+    from .stats import CheckTally
+    checks = CheckTally()
+    batch = outdir_files.load(outdir, checks.add)
     section = None
     if similarity:
         from ..similarity import THRESHOLD
         section, table = similarity_section(batch, THRESHOLD if threshold is None else threshold)
         write_text_atomic(os.path.join(batch.outdir, "similarity.csv"), table)
     path = os.path.join(batch.outdir, REPORT_NAME)
-    write_text_atomic(path, render(context(batch, section)))
+    write_text_atomic(path, render(context(batch, checks, section)))
     return path

@@ -2,9 +2,10 @@
 
 A batch writes ``grades.csv`` and ``batch.json`` at the top of OUTDIR and, per
 submission, ``results.json`` and ``feedback.md`` (or ``error.json`` when it could not be
-graded) under ``OUTDIR/students/<key>/``. Every file here is treated as untrusted: keys must be plain folder
-names, links are never followed, files are size-capped, and a broken file costs only its
-own student's details.
+graded) under ``OUTDIR/students/<key>/``. Every file here is treated as untrusted: keys
+must be plain folder names, links are never followed, files are size-capped, and a broken
+file costs only its own student's details. The results.json files are read one at a time
+and not kept (``load``'s ``on_tests``), so a class costs a few values per student.
 """
 import csv
 import json
@@ -27,12 +28,13 @@ class OutdirError(Exception):
     """OUTDIR is not a batch folder (the message says what to do)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Submission:
     """One row of the class: a submission as the batch recorded it.
 
     ``folder`` and ``feedback`` are paths relative to OUTDIR (``/``-separated), or ``""``
-    when absent; ``tests`` are the results.json tests (empty when it was not graded).
+    when absent. Its results.json tests are not kept (see ``load``), only their sums per
+    exercise.
     """
     key: str
     who: str
@@ -43,7 +45,6 @@ class Submission:
     seconds: float | None
     folder: str = ""
     feedback: str = ""
-    tests: list = field(default_factory=list)
     origin: str = ""       # where the batch read the submission from (as recorded)
     exercises: dict = field(default_factory=dict)   # {exercise: (points, max)}
 
@@ -131,7 +132,7 @@ def test_check(test):
 def _clean_tests(doc):
     """The well-formed tests of a results.json document (others are dropped), with only what
     the report reads: name, scores, status, check and exercise, and the output of a test
-    that did not pass (a class's report holds every student's tests at once)."""
+    that did not pass."""
     tests = []
     for t in doc.get("tests", []) if isinstance(doc.get("tests"), list) else []:
         if not isinstance(t, dict) or not isinstance(t.get("name"), str):
@@ -145,6 +146,7 @@ def _clean_tests(doc):
         status = t.get("status") if isinstance(t.get("status"), str) else None
         output = t.get("output") if status != "passed" else ""
         # every student's tests carry the same names: one copy of each string for the class
+        # (the per-exercise sums of every submission are keyed by them)
         tests.append({"name": sys.intern(t["name"]), "score": score, "max_score": top,
                       "status": sys.intern(status) if status else status,
                       "extra_data": {k: sys.intern(extra[k]) for k in ("check", "exercise")
@@ -186,8 +188,12 @@ def _rows(outdir):
     return list(reader), exercises
 
 
-def load(outdir):
-    """The ``Batch`` recorded in ``outdir``; raises ``OutdirError`` when it is not one."""
+def load(outdir, on_tests=None):
+    """The ``Batch`` recorded in ``outdir``; raises ``OutdirError`` when it is not one.
+
+    Each submission's results.json is read once and its tests are dropped after use: a
+    caller that needs them gets ``on_tests(key, status, tests)`` for each submission whose
+    results.json was read (its well-formed tests, see ``_clean_tests``)."""
     outdir = os.path.abspath(outdir)
     if not os.path.isdir(outdir):
         raise OutdirError(f"{outdir} is not a folder: give the OUTDIR of a batch run")
@@ -216,13 +222,15 @@ def load(outdir):
         doc = read_json(os.path.join(base, "results.json")) if sub.status not in (
             "grader_timeout", "grader_error") else None
         if doc is not None:
-            sub.tests = _clean_tests(doc)
+            tests = _clean_tests(doc)
             extra = doc.get("extra_data") if isinstance(doc.get("extra_data"), dict) else {}
             sub.seconds = _float(extra.get("seconds"))
             homework = homework or str(extra.get("homework") or "")
-            for t in sub.tests:
+            for t in tests:
                 got, top = sub.exercises.get(test_exercise(t), (0.0, 0.0))
                 sub.exercises[test_exercise(t)] = (got + t["score"], top + t["max_score"])
+            if on_tests is not None:
+                on_tests(sub.key, sub.status, tests)
         else:
             error = read_json(os.path.join(base, "error.json")) or {}
             sub.seconds = _float(error.get("seconds"))

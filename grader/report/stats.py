@@ -6,9 +6,15 @@ own table. Discrimination is the point-biserial correlation between passing the 
 (0/1) and the rest of the score (the total less this check's points); it is undefined
 (``None``) when everyone passes, everyone fails or the rest of the score does not vary.
 Failure messages are grouped by template: numbers become ``#`` and runs of numbers
-``#…``, so "expected 3.2, got 4" and "expected 1, got 0.5" count together.
+``#…``, so "expected 3.2, got 4" and "expected 1, got 0.5" count together; a check
+groups at most ``MAX_TEMPLATES`` templates (later new ones count together as
+``OTHER_TEMPLATE``).
+
+``CheckTally`` is fed one submission's tests at a time while OUTDIR is read and keeps
+no student's tests: memory grows by a few bytes per submission and check.
 """
 import re
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -19,6 +25,8 @@ from .outdir import test_check, test_exercise
 MAX_TEMPLATE_CHARS = 240
 MAX_EXAMPLE_CHARS = 600
 TOP_MESSAGES = 5
+MAX_TEMPLATES = 500    # per check; later new templates count together as OTHER_TEMPLATE
+OTHER_TEMPLATE = "(other messages: too many different ones to group)"
 NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b")
 NUMBER_RUN = re.compile(r"#(?:[\s,;]+#)+")
 TRAILERS = ("in your code:", "your code printed:", "rerun this case:")
@@ -90,39 +98,66 @@ def point_biserial(passed, rest):
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def check_statistics(submissions):
-    """[CheckStats] in the order the checks first appear, over graded submissions."""
-    graded = [s for s in submissions if s.status == "graded" and s.tests]
-    order, info, outcomes = [], {}, {}
-    for sub in graded:
-        total = sum(t["score"] for t in sub.tests)
-        for t in sub.tests:
+class _CheckTally:
+    """One check's outcomes so far: per graded submission one byte (passed) and one float
+    (the rest of its score), and its failures grouped by template."""
+
+    def __init__(self, name, exercise, max_score):
+        self.name, self.exercise, self.max_score = name, exercise, max_score
+        self.passed, self.rest = array("b"), array("d")
+        self.groups, self.examples = Counter(), {}
+
+    def add(self, key, test, rest):
+        passed = test.get("status") == "passed"
+        self.passed.append(passed)
+        self.rest.append(rest)
+        if passed:
+            return
+        message = failure_message(test["output"])
+        group = template(message)
+        if group not in self.groups and len(self.groups) >= MAX_TEMPLATES:
+            group = OTHER_TEMPLATE
+        self.groups[group] += 1
+        if group not in self.examples:
+            self.examples[group] = (message[:MAX_EXAMPLE_CHARS], key)
+
+    def statistics(self, check):
+        return CheckStats(
+            check=check, name=self.name, exercise=self.exercise, max_score=self.max_score,
+            n=len(self.passed), passed=sum(self.passed),
+            discrimination=point_biserial(np.frombuffer(self.passed, dtype=np.int8),
+                                          np.frombuffer(self.rest, dtype=np.float64)),
+            messages=[MessageGroup(group, count, *self.examples[group])
+                      for group, count in self.groups.most_common(TOP_MESSAGES)])
+
+
+class CheckTally:
+    """The class's check statistics, fed one submission at a time (``add``) so that no
+    student's tests are kept: per check a pass flag and the rest of the score of each graded
+    submission (9 bytes) and its failure-message groups."""
+
+    def __init__(self):
+        self._checks = {}     # check id -> _CheckTally, in the order checks first appear
+        self.n_graded = 0     # submissions counted: status ``graded`` with tests
+
+    def add(self, key, status, tests):
+        """Count the ``tests`` (results.json tests, as ``outdir`` cleans them) of submission
+        ``key``; only a ``graded`` submission with tests counts."""
+        if status != "graded" or not tests:
+            return
+        self.n_graded += 1
+        total = sum(t["score"] for t in tests)
+        for t in tests:
             check = test_check(t)
-            if check not in info:
-                order.append(check)
-                info[check] = (t["name"], test_exercise(t), t["max_score"])
-                outcomes[check] = []
-            outcomes[check].append((sub, t, total - t["score"]))
-    stats = []
-    for check in order:
-        rows = outcomes[check]
-        passed = [t.get("status") == "passed" for _, t, _ in rows]
-        groups, examples = Counter(), {}
-        for sub, t, _ in rows:
-            if t.get("status") == "passed":
-                continue
-            message = failure_message(t["output"])
-            key = template(message)
-            groups[key] += 1
-            examples.setdefault(key, (message[:MAX_EXAMPLE_CHARS], sub.key))
-        name, exercise, top = info[check]
-        stats.append(CheckStats(
-            check=check, name=name, exercise=exercise, max_score=top, n=len(rows),
-            passed=sum(passed),
-            discrimination=point_biserial(passed, [rest for _, _, rest in rows]),
-            messages=[MessageGroup(key, count, *examples[key])
-                      for key, count in groups.most_common(TOP_MESSAGES)]))
-    return stats
+            tally = self._checks.get(check)
+            if tally is None:
+                tally = self._checks[check] = _CheckTally(t["name"], test_exercise(t),
+                                                          t["max_score"])
+            tally.add(key, t, total - t["score"])
+
+    def statistics(self):
+        """[CheckStats] in the order the checks first appeared."""
+        return [tally.statistics(check) for check, tally in self._checks.items()]
 
 
 def status_counts(submissions):

@@ -19,7 +19,7 @@ pytest.importorskip("jinja2")
 
 from grader.cli import main  # noqa: E402
 from grader.homeworks import PROJECT_ROOT  # noqa: E402
-from grader.report import build, stats  # noqa: E402
+from grader.report import build, outdir, stats  # noqa: E402
 
 HW1 = "hw1_gaussians"
 
@@ -151,13 +151,25 @@ def write_class(out):
                  "status": "grader_timeout", "reason": "grading took longer than 60 s"})
     rows.append({"id": "s0b", "name": "Group Partner", "submission": "s0", "total": 5.0,
                  "max": 7.0, "status": "graded", "reason": ""})  # a group: one submission
+    write_gradebook(out, rows, ["ex1", "ex2"])
+    return out
+
+
+def write_gradebook(out, rows, exercises):
+    """``out/grades.csv`` with ``rows`` (dicts), as the batch writes it."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, ["id", "name", "email", "submission", "total", "max",
-                                     "ex1", "ex2", "status", "reason"], extrasaction="ignore")
+                                     *exercises, "status", "reason"], extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    (out / "grades.csv").write_text(buffer.getvalue())
-    return out
+    (pathlib.Path(out) / "grades.csv").write_text(buffer.getvalue())
+
+
+def check_statistics(out):
+    """[CheckStats] of OUTDIR ``out``, tallied while it is read, as the report does."""
+    tally = stats.CheckTally()
+    outdir.load(out, tally.add)
+    return tally.statistics()
 
 
 @pytest.fixture
@@ -184,8 +196,7 @@ def test_counts_pass_rates_and_flags(synthetic):
 
 
 def test_discrimination_is_the_point_biserial_correlation(synthetic):
-    from grader.report import outdir
-    by_name = {c.name: c for c in stats.check_statistics(outdir.load(synthetic).submissions)}
+    by_name = {c.name: c for c in check_statistics(synthetic)}
     strong = by_name["ex1: strong students pass"].discrimination
     weak = by_name["ex1: weak students pass"].discrimination
     assert strong > 0.5 and weak < -0.5
@@ -259,6 +270,193 @@ def test_a_student_folder_that_is_a_link_is_not_followed(tmp_path):
     page = Page(read(build(out)))
     assert "students/s1/feedback.md" not in page.links
     assert page.table("submission")["s1"]["status"] == "graded"
+
+
+# --- statistics tallied while OUTDIR is read, against a direct computation -------------------
+
+FAILURES = (  # (template of the failure message, as ``output`` with numbers filled in)
+    "case 'n={a}': failed\nexpected {b}.5, got {c}\nrerun this case: python -m grader x",
+    "not implemented yet",
+    "case 'D={a}': error\nValueError: bad shape ({a}, {b})\nin your code:\n  line {c}",
+    "case 'x': timeout",
+)
+
+
+def random_class(out, seed, n=40):
+    """OUTDIR of ``n`` submissions with random outcomes (strong students pass more), the
+    statuses a batch writes, a check everyone passes, one everyone fails, one that some
+    results lack, one with partial credit, and a submission listed twice (a group)."""
+    import random
+    rng = random.Random(seed)
+    checks = [(f"ex{i % 3}", f"check {i}", (1.0, 2.5, 0.5, 3.0)[i % 4]) for i in range(9)]
+    out = pathlib.Path(out)
+    rows = []
+    for i in range(n):
+        key = f"st{i:02d}"
+        status = rng.choice(["graded"] * 8 + ["import_failed", "timeout", "grader_error"])
+        ability = rng.random()
+        tests = []
+        for c, (exercise, title, points) in enumerate(checks):
+            if c == 4 and rng.random() < 0.3:
+                continue  # results of an older version of the homework lack this check
+            passed = c == 0 or (c != 1 and rng.random() < ability)
+            output = "passed" if passed else rng.choice(FAILURES).format(
+                a=rng.randint(1, 9), b=rng.randint(0, 99), c=rng.randint(0, 9))
+            partial = points / 2 if c == 3 and rng.random() < 0.5 else 0.0  # partial credit
+            tests.append({"name": f"{exercise}: {title}", "score": points if passed else partial,
+                          "max_score": points, "status": "passed" if passed else "failed",
+                          "output": output, "tags": [exercise],
+                          "extra_data": {"check": f"{exercise}/{c}", "exercise": exercise}})
+        doc = {"score": sum(t["score"] for t in tests), "tests": tests,
+               "extra_data": {"seconds": rng.uniform(0.1, 2.0), "homework": "hw1"}}
+        (out / "students" / key).mkdir(parents=True)
+        (out / "students" / key / "results.json").write_text(json.dumps(doc))
+        rows.append({"id": key, "name": f"Student {i}", "submission": key,
+                     "total": doc["score"], "max": 17.5, "status": status})
+    rows.append(dict(rows[0], id="partner", name="Partner"))
+    write_gradebook(out, rows, [])
+    (out / "batch.json").write_text(json.dumps({"homework": "hw1", "seed": seed}))
+    return out
+
+
+def direct_statistics(out):
+    """{check: (n, passed, discrimination, [(template, count, example, key)])} from every
+    graded submission's results.json held at once (their usable tests)."""
+    import numpy as np
+    from collections import Counter
+    graded, seen = [], set()
+    with open(pathlib.Path(out) / "grades.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        key = row["submission"]
+        if key in seen:
+            continue  # a group's second member: the same submission
+        seen.add(key)
+        try:
+            doc = json.loads((pathlib.Path(out) / "students" / key / "results.json").read_text())
+        except (OSError, ValueError):
+            continue
+        tests = [t for t in doc["tests"]
+                 if isinstance(t, dict) and isinstance(t.get("score"), (int, float))]
+        if row["status"] == "graded" and tests:
+            graded.append((key, tests))
+    outcomes = {}
+    for key, tests in graded:
+        total = sum(t["score"] for t in tests)
+        for t in tests:
+            outcomes.setdefault(t["extra_data"]["check"], []).append(
+                (key, t, total - t["score"]))
+    result = {}
+    for check, rows in outcomes.items():
+        x = np.array([t["status"] == "passed" for _, t, _ in rows], dtype=float)
+        y = np.array([rest for _, _, rest in rows])
+        r = None if len(x) < 2 or x.min() == x.max() or y.min() == y.max() \
+            else float(np.corrcoef(x, y)[0, 1])
+        failures = [(key, stats.failure_message(t["output"])) for key, t, _ in rows
+                    if t["status"] != "passed"]
+        counts, examples = Counter(), {}
+        for key, message in failures:
+            counts[stats.template(message)] += 1
+            examples.setdefault(stats.template(message), (message[:600], key))
+        result[check] = (len(rows), int(x.sum()), r,
+                         [(g, k, *examples[g]) for g, k in counts.most_common(5)])
+    return result
+
+
+def tallied(out):
+    """``check_statistics`` in the shape of ``direct_statistics``."""
+    return {c.check: (c.n, c.passed, c.discrimination,
+                      [(m.template, m.count, m.example, m.example_key) for m in c.messages])
+            for c in check_statistics(out)}
+
+
+def assert_same_statistics(got, want):
+    assert list(got) == list(want)  # checks in the order they first appear
+    for check, (n, passed, r, groups) in want.items():
+        assert got[check][:2] == (n, passed), check
+        assert (got[check][2] is None) == (r is None), check
+        if r is not None:
+            assert got[check][2] == pytest.approx(r, rel=1e-12, abs=1e-15), check
+        assert got[check][3] == groups, check
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_statistics_equal_a_direct_computation_over_all_results(tmp_path, seed):
+    out = random_class(tmp_path / "out", seed)
+    want = direct_statistics(out)
+    assert_same_statistics(tallied(out), want)
+    by_check = tallied(out)
+    assert by_check["ex0/0"][2] is None and by_check["ex1/1"][2] is None  # all pass / fail
+    assert any(r is not None and r > 0.3 for _, _, r, _ in by_check.values())
+    assert by_check["ex1/4"][0] < by_check["ex0/3"][0]  # some results lack check 4
+    assert any(len(groups) >= 3 for *_, groups in by_check.values())
+    assert f"Over the {by_check['ex0/0'][0]} submission(s)" in read(build(out))
+
+
+def test_discrimination_is_undefined_where_it_was(tmp_path):
+    def test(check, passed, points=1.0):
+        return {"name": check, "score": points if passed else 0.0, "max_score": points,
+                "status": "passed" if passed else "failed",
+                "output": "" if passed else "case 'a': failed\nexpected 1, got 2",
+                "extra_data": {"check": check, "exercise": "ex"}}
+
+    def discrimination(students):
+        tally = stats.CheckTally()
+        for i, tests in enumerate(students):
+            tally.add(f"s{i}", "graded", tests)
+        tally.add("late", "import_failed", [test("a", True), test("b", False)])  # not counted
+        return {c.check: (c.n, c.discrimination) for c in tally.statistics()}
+
+    assert discrimination([[test("a", True), test("b", True)]]) == {"a": (1, None),
+                                                                    "b": (1, None)}
+    # the only check: the rest of the score is always 0
+    assert discrimination([[test("a", True)], [test("a", False)]]) == {"a": (2, None)}
+    # b's pass flag is constant, a's rest of the score is constant
+    both = discrimination([[test("a", True), test("b", True)],
+                           [test("a", False), test("b", True)]])
+    assert both == {"a": (2, None), "b": (2, None)}
+    # two checks that split the class in opposite ways: perfectly anti-correlated
+    split = discrimination([[test("a", True), test("b", False)],
+                            [test("a", False), test("b", True)],
+                            [test("a", True), test("b", False)]])
+    assert split["a"][1] == pytest.approx(-1.0) and split["b"][1] == pytest.approx(-1.0)
+
+
+def test_a_broken_results_file_costs_only_its_student(synthetic):
+    (synthetic / "students" / "s1" / "results.json").write_text('{"tests": [{"name": ')
+    s2 = synthetic / "students" / "s2" / "results.json"
+    doc = json.loads(s2.read_text())
+    doc["tests"][0]["score"] = "lots"  # a malformed test: dropped, the others count
+    doc["tests"].append(7)
+    s2.write_text(json.dumps(doc))
+    got = tallied(synthetic)
+    assert_same_statistics(got, direct_statistics(synthetic))
+    # s1 (passes 0, 2, 4, 5) no longer counts; s2 no longer counts for check 0
+    assert [got[f"{e}/{i}"][:2] for i, (e, _, _) in enumerate(CHECKS)] == [
+        (3, 1), (4, 1), (4, 4), (4, 0), (4, 1), (4, 3)]
+    page = Page(read(build(synthetic)))
+    assert "Over the 4 submission(s)" in "".join(page.text)
+    subs = page.table("submission")
+    assert subs["s1"]["status"] == "graded" and "5 / 7" in subs["s1"]["text"]
+    assert len(subs) == 9
+
+
+def test_failure_groups_are_bounded_per_check(monkeypatch):
+    monkeypatch.setattr(stats, "MAX_TEMPLATES", 2)
+    tally = stats.CheckTally()
+    messages = ["first 1", "second 2", "first 3", "third 4", "fourth 5", "third 6", "second"]
+    for i, message in enumerate(messages):
+        tally.add(f"s{i}", "graded", [{
+            "name": "a", "score": 0.0, "max_score": 1.0, "status": "failed",
+            "output": f"case 'x': failed\n{message}",
+            "extra_data": {"check": "a", "exercise": "ex"}}])
+    [check] = tally.statistics()
+    # two templates grouped; the later new ones ("third #", "fourth #", "second") together
+    assert [(m.template, m.count, m.example_key) for m in check.messages] == [
+        (stats.OTHER_TEMPLATE, 4, "s3"), ("failed: first #", 2, "s0"),
+        ("failed: second #", 1, "s1")]
+    assert check.messages[0].example == "failed: third 4"
+    assert sum(m.count for m in check.messages) == len(messages) == check.n
 
 
 # --- a real batch -----------------------------------------------------------------------------
