@@ -286,7 +286,7 @@ def _claim_spare(python, env, runtime_files):
 
 def start_spare(python=None):
     """Start a template's interpreter before it is known which packages it will import (the
-    first command-line step of ``grade``, ``check`` and ``batch``): its start-up overlaps
+    first command-line step of the commands that grade): its start-up overlaps
     with this process's own imports, and the first template asked for (``prestart``,
     ``server_for``) takes it and sends it its package list. Does nothing when templates are
     off or a spare is already running; never raises. An unclaimed spare is stopped at exit."""
