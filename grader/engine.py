@@ -6,6 +6,7 @@ sandbox runs the student's code on plain inputs → judges compare → results.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import resource
 import threading
 import time
@@ -204,6 +205,10 @@ class ModuleRequest:
     ``progress(check)`` is called before each check, ``checked(result)`` after each one
     with the result so far (the Gradescope runtime writes partial results with it).
     ``display_name`` is how the submission is named in the result (default: the path).
+    ``parallel``: how many workers may run the checks at the same time; which worker runs
+    which check does not depend on it (``workers_for``). With more than one, ``progress``
+    may be called from several threads and out of check order, and ``checked``
+    (serialized) sees the results in order, as they complete.
     """
     homework: Homework
     module_path: str | None
@@ -221,6 +226,7 @@ class ModuleRequest:
     deadline: float | None = None
     checked: Callable[[GradeResult], None] | None = None
     display_name: str = ""
+    parallel: int = 1
 
 
 def prepare(hw: Homework) -> None:
@@ -236,7 +242,7 @@ def grade(request: ModuleRequest) -> GradeResult:
     if source_path is not None:
         prepare(hw)
     include_hidden, case_id, rerun = request.include_hidden, request.case_id, request.rerun
-    deadline, progress = request.deadline, request.progress
+    deadline = request.deadline
     start = time.monotonic()
     checks = select(load_checks(hw, include_hidden), request.only)
     device = resolve_device(request.device, checks)
@@ -259,37 +265,205 @@ def grade(request: ModuleRequest) -> GradeResult:
                                             device))
         result.seconds = time.monotonic() - start
         return result
-    sandbox = Sandbox(hw.module, source_path, limits=limits,
-                      hide=(PROJECT_ROOT,) + tuple(request.hide), isolate=request.isolate,
-                      preload=hw.worker_preload)
-    with _LIVE_LOCK:
-        _LIVE_SANDBOXES.add(sandbox)
+    plan = workers_for(checks, _declares_training(hw, include_hidden))
+    sandboxes = _Sandboxes(lambda warm: Sandbox(
+        hw.module, source_path, limits=limits, hide=(PROJECT_ROOT,) + tuple(request.hide),
+        isolate=request.isolate, preload=hw.worker_preload, warm=warm))
+    runner = _Runner(checks, result, request, start, expectations, device)
     try:
-        with sandbox:
-            result.protections = sandbox.protections
-            imported = sandbox.start()
-            result.import_status = imported.status
-            result.import_message = imported.message
-            result.import_output = imported.output
-            result.import_where = imported.where
-            for check in checks:
-                if _INTERRUPT.is_set():
-                    raise GradingInterrupted("grading was interrupted")
-                if progress:
-                    progress(check)
-                if deadline is not None and time.monotonic() > deadline:
-                    result.checks.append(_out_of_time(check))
-                    continue
-                result.checks.append(_run_check(check, expectations, sandbox, imported,
-                                                case_id, rerun, device, deadline))
-                if request.checked:
-                    result.seconds = time.monotonic() - start
-                    request.checked(result)
+        first = sandboxes.new(plan[0][0])
+        result.protections = first.protections
+        imported = first.start()
+        result.import_status = imported.status
+        result.import_message = imported.message
+        result.import_output = imported.output
+        result.import_where = imported.where
+        if not imported.ok:  # every check says so; no other worker is started
+            plan = [(first.warm, list(range(len(checks))))]
+        concurrent = request.parallel > 1 and device == "cpu" and forkserver.enabled()
+        runner.run(plan, [first] + [None] * (len(plan) - 1), sandboxes, imported, concurrent)
     finally:
-        with _LIVE_LOCK:
-            _LIVE_SANDBOXES.discard(sandbox)
+        sandboxes.close_all()
     result.seconds = time.monotonic() - start
     return result
+
+
+def workers_for(checks: Sequence[Check], declares_training: bool) -> list[tuple[bool, list[int]]]:
+    """Which worker runs which checks: ``[(warm, check indices in order)]``, one entry per
+    worker of the grading, the same whatever face grades and however many at a time.
+
+    One warm worker (the template's warm stage: torch._dynamo imported, what training needs)
+    runs every check in order, unless the homework marks its training checks
+    (``declares_training``, ``Check.trains``). Then a worker of the template's first stage,
+    forked as soon as torch is imported, runs the checks that do not train, and a warm
+    worker the ones that train. Either worker runs its checks in their order, so what a
+    check sees of the state that earlier calls left in its worker does not depend on
+    timing nor on the face (only on the selection, as with ``--only``); the programs seed
+    what they draw (``programs.seed_global``, generators).
+    """
+    everything = list(range(len(checks)))
+    if not declares_training or not everything:
+        return [(True, everything)]
+    plain = [i for i in everything if not checks[i].trains]
+    training = [i for i in everything if checks[i].trains]
+    return [(warm, indices) for warm, indices in ((False, plain), (True, training)) if indices]
+
+
+def phases_of(checks: Sequence[Check], indices: Sequence[int]) -> list[list[int]]:
+    """``indices`` cut where the check order passes from public to hidden checks: the phases
+    of a grading. No hidden case runs while a public one is timed (the time shown before the
+    deadline covers public checks only and must not depend on hidden inputs)."""
+    return [list(group) for _, group in itertools.groupby(indices, key=lambda i: checks[i].public)]
+
+
+def _declares_training(hw: Homework, include_hidden: bool) -> bool:
+    return any(c.trains for c in load_checks(hw, include_hidden))
+
+
+class _Sandboxes:
+    """The sandboxes of one grading (one per lane and kind of worker), registered for
+    ``interrupt_all`` while they live."""
+
+    def __init__(self, make):
+        self._make = make
+        self._open = []
+        self._lock = threading.Lock()
+
+    def new(self, warm):
+        sandbox = self._make(warm)
+        with self._lock:
+            self._open.append(sandbox)
+        with _LIVE_LOCK:
+            _LIVE_SANDBOXES.add(sandbox)
+        return sandbox
+
+    def close(self, sandbox):
+        with self._lock:
+            if sandbox not in self._open:
+                return
+            self._open.remove(sandbox)
+        try:
+            sandbox.close()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE_SANDBOXES.discard(sandbox)
+
+    def interrupt(self):
+        with self._lock:
+            live = list(self._open)
+        for sandbox in live:
+            sandbox.interrupt()
+
+    def close_all(self):
+        with self._lock:
+            live = list(self._open)
+        for sandbox in live:
+            self.close(sandbox)
+
+
+class _Runner:
+    """Runs a grading's checks in the workers of ``workers_for``, phase by phase
+    (``phases_of``), and files each result at its place in ``result.checks``, in order."""
+
+    def __init__(self, checks, result, request, start, expectations, device):
+        self.checks = checks
+        self.result = result
+        self.request = request
+        self.start = start
+        self.expectations = expectations
+        self.device = device
+        self._done = [None] * len(checks)
+        self._filed = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._errors = []
+
+    def run(self, plan, held, sandboxes, imported, concurrent):
+        """Run the checks of ``plan``; ``held[k]``: worker k's sandbox (None until its first
+        check; the first one has imported the module well).
+
+        One at a time, the checks run in their order, each in its worker. With
+        ``concurrent``, the workers run each phase at the same time (the first here, the
+        others in threads), and a worker not started yet starts at once, outside any
+        check's time; the first error of any worker is raised once all have stopped.
+        """
+        if not concurrent:
+            worker_of = {i: k for k, (_, indices) in enumerate(plan) for i in indices}
+            for index in range(len(self.checks)):
+                k = worker_of[index]
+                self._file(index, self._run_one(self.checks[index],
+                                                self._sandbox(plan, held, k, sandboxes),
+                                                imported))
+            return
+        for phase in phases_of(self.checks, range(len(self.checks))):
+            mine = set(phase)
+            queues = [(k, [i for i in indices if i in mine]) for k, (_, indices) in enumerate(plan)]
+            queues = [(k, queue) for k, queue in queues if queue]
+            threads = [threading.Thread(target=self._worker, daemon=True, name="grading-worker",
+                                        args=(plan, queue, held, k, sandboxes, imported))
+                       for k, queue in queues[1:]]
+            for thread in threads:
+                thread.start()
+            self._worker(plan, queues[0][1], held, queues[0][0], sandboxes, imported)
+            while any(thread.is_alive() for thread in threads):
+                try:
+                    for thread in threads:
+                        thread.join()
+                except BaseException as exc:  # noqa: BLE001 - Ctrl-C while waiting: stop all
+                    self._failed(exc, sandboxes)
+            if self._errors:
+                raise self._errors[0]
+
+    @staticmethod
+    def _sandbox(plan, held, k, sandboxes):
+        if held[k] is None:
+            held[k] = sandboxes.new(plan[k][0])
+        return held[k]
+
+    def _worker(self, plan, queue, held, k, sandboxes, imported):
+        """Thread of worker ``k``: start it now, then run the checks ``queue`` in order."""
+        try:
+            sandbox = self._sandbox(plan, held, k, sandboxes)
+            if sandbox.import_outcome is None:
+                sandbox.start()
+            for index in queue:
+                if self._stop.is_set():
+                    return
+                self._file(index, self._run_one(self.checks[index], sandbox, imported))
+        except BaseException as exc:  # noqa: BLE001 - raised again by run
+            self._failed(exc, sandboxes)
+
+    def _failed(self, exc, sandboxes):
+        """Keep ``exc`` for ``run`` and stop every worker: no check starts any more, and the
+        calls in progress end at once (their workers are killed, no new one starts)."""
+        with self._lock:
+            self._errors.append(exc)
+        self._stop.set()
+        sandboxes.interrupt()
+
+    def _run_one(self, check, sandbox, imported):
+        if _INTERRUPT.is_set():
+            raise GradingInterrupted("grading was interrupted")
+        request, deadline = self.request, self.request.deadline
+        if request.progress:
+            request.progress(check)
+        if deadline is not None and time.monotonic() > deadline:
+            return _out_of_time(check)
+        if sandbox.import_outcome is None:  # a worker's first check: its start is no check's time
+            sandbox.start()
+        return _run_check(check, self.expectations, sandbox, imported, request.case_id,
+                          request.rerun, self.device, deadline)
+
+    def _file(self, index, check_result):
+        with self._lock:
+            self._done[index] = check_result
+            filed = self._filed
+            while self._filed < len(self._done) and self._done[self._filed] is not None:
+                self.result.checks.append(self._done[self._filed])
+                self._filed += 1
+            if self._filed > filed and self.request.checked:
+                self.result.seconds = time.monotonic() - self.start
+                self.request.checked(self.result)
 
 
 def _new_result(check: Check) -> CheckResult:
