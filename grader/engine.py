@@ -265,7 +265,10 @@ def grade(request: ModuleRequest) -> GradeResult:
                                             device))
         result.seconds = time.monotonic() - start
         return result
-    plan = workers_for(checks, _declares_training(hw, include_hidden))
+    # two workers only where they are forks of a template (each fresh interpreter would import
+    # torch again) on the CPU (each worker on a GPU would pay CUDA's start)
+    plan = workers_for(checks, device == "cpu" and forkserver.enabled()
+                       and _declares_training(hw, include_hidden))
     sandboxes = _Sandboxes(lambda warm: Sandbox(
         hw.module, source_path, limits=limits, hide=(PROJECT_ROOT,) + tuple(request.hide),
         isolate=request.isolate, preload=hw.worker_preload, warm=warm))
@@ -280,8 +283,8 @@ def grade(request: ModuleRequest) -> GradeResult:
         result.import_where = imported.where
         if not imported.ok:  # every check says so; no other worker is started
             plan = [(first.warm, list(range(len(checks))))]
-        concurrent = request.parallel > 1 and device == "cpu" and forkserver.enabled()
-        runner.run(plan, [first] + [None] * (len(plan) - 1), sandboxes, imported, concurrent)
+        runner.run(plan, [first] + [None] * (len(plan) - 1), sandboxes, imported,
+                   concurrent=len(plan) > 1 and request.parallel > 1)
     finally:
         sandboxes.close_all()
     result.seconds = time.monotonic() - start
@@ -294,12 +297,13 @@ def workers_for(checks: Sequence[Check], declares_training: bool) -> list[tuple[
 
     One warm worker (the template's warm stage: torch._dynamo imported, what training needs)
     runs every check in order, unless the homework marks its training checks
-    (``declares_training``, ``Check.trains``). Then a worker of the template's first stage,
-    forked as soon as torch is imported, runs the checks that do not train, and a warm
-    worker the ones that train. Either worker runs its checks in their order, so what a
-    check sees of the state that earlier calls left in its worker does not depend on
-    timing nor on the face (only on the selection, as with ``--only``); the programs seed
-    what they draw (``programs.seed_global``, generators).
+    (``declares_training``, ``Check.trains``; the engine passes False on a GPU and without
+    templates). Then a worker of the template's first stage, forked as soon as torch is
+    imported, runs the checks that do not train, and a warm worker the ones that train.
+    Either worker runs its checks in their order, so what a check sees of the state that
+    earlier calls left in its worker does not depend on timing nor on the face (only on the
+    selection, as with ``--only``); the programs seed what they draw
+    (``programs.seed_global``, generators).
     """
     everything = list(range(len(checks)))
     if not declares_training or not everything:

@@ -150,9 +150,14 @@ class _Stage:
         return self._ready is not None or self._gone
 
     @property
+    def served(self):
+        """Whether the template said it is ready (it may have ended since)."""
+        return bool(self._ready) and self._ready.get("ready") is True
+
+    @property
     def serving(self):
         """Whether the template said it is ready and still answers."""
-        return not self._gone and bool(self._ready) and self._ready.get("ready") is True
+        return not self._gone and self.served
 
     def spawn(self, request, fds):
         """Fork a worker for ``request`` with ``fds``; its pid."""
@@ -256,7 +261,10 @@ class ForkServer:
 
     @property
     def alive(self):
-        return not self._base.gone and self.proc.poll() is None
+        """Whether the template serves (a warm stage that served and died counts as dead: the
+        next grading starts a fresh template rather than import torch._dynamo per worker)."""
+        return (not self._base.gone and self.proc.poll() is None
+                and not (self._warm.gone and self._warm.served))
 
     def close(self):
         """Stop the template (at once when it is still starting: a grading that ended early
