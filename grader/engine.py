@@ -5,6 +5,7 @@ sandbox runs the student's code on plain inputs → judges compare → results.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import resource
@@ -291,6 +292,9 @@ def grade(request: ModuleRequest) -> GradeResult:
     return result
 
 
+TRAINING_WORKERS = 2  # warm workers that share a homework's training checks
+
+
 def workers_for(checks: Sequence[Check], declares_training: bool) -> list[tuple[bool, list[int]]]:
     """Which worker runs which checks: ``[(warm, check indices in order)]``, one entry per
     worker of the grading, the same whatever face grades and however many at a time.
@@ -299,25 +303,21 @@ def workers_for(checks: Sequence[Check], declares_training: bool) -> list[tuple[
     runs every check in order, unless the homework marks its training checks
     (``declares_training``, ``Check.trains``; the engine passes False on a GPU and without
     templates). Then a worker of the template's first stage, forked as soon as torch is
-    imported, runs the checks that do not train, and a warm worker the ones that train.
-    Either worker runs its checks in their order, so what a check sees of the state that
-    earlier calls left in its worker does not depend on timing nor on the face (only on the
-    selection, as with ``--only``); the programs seed what they draw
-    (``programs.seed_global``, generators).
+    imported, runs the checks that do not train, and the training checks alternate between
+    ``TRAINING_WORKERS`` warm workers (a single grading trains on two cores). Each worker
+    runs its checks in their order, so what a check sees of the state that earlier calls
+    left in its worker does not depend on timing nor on the face (only on the selection,
+    as with ``--only``); the programs seed what they draw (``programs.seed_global``,
+    generators).
     """
     everything = list(range(len(checks)))
     if not declares_training or not everything:
         return [(True, everything)]
     plain = [i for i in everything if not checks[i].trains]
     training = [i for i in everything if checks[i].trains]
-    return [(warm, indices) for warm, indices in ((False, plain), (True, training)) if indices]
-
-
-def phases_of(checks: Sequence[Check], indices: Sequence[int]) -> list[list[int]]:
-    """``indices`` cut where the check order passes from public to hidden checks: the phases
-    of a grading. No hidden case runs while a public one is timed (the time shown before the
-    deadline covers public checks only and must not depend on hidden inputs)."""
-    return [list(group) for _, group in itertools.groupby(indices, key=lambda i: checks[i].public)]
+    plan = [(False, plain)] + [(True, training[k::TRAINING_WORKERS])
+                               for k in range(TRAINING_WORKERS)]
+    return [(warm, indices) for warm, indices in plan if indices]
 
 
 def _declares_training(hw: Homework, include_hidden: bool) -> bool:
@@ -366,8 +366,8 @@ class _Sandboxes:
 
 
 class _Runner:
-    """Runs a grading's checks in the workers of ``workers_for``, phase by phase
-    (``phases_of``), and files each result at its place in ``result.checks``, in order."""
+    """Runs a grading's checks in the workers of ``workers_for`` and files each result at its
+    place in ``result.checks``, in order."""
 
     def __init__(self, checks, result, request, start, expectations, device):
         self.checks = checks
@@ -381,15 +381,17 @@ class _Runner:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._errors = []
+        self._gate = None
 
     def run(self, plan, held, sandboxes, imported, concurrent):
         """Run the checks of ``plan``; ``held[k]``: worker k's sandbox (None until its first
         check; the first one has imported the module well).
 
-        One at a time, the checks run in their order, each in its worker. With
-        ``concurrent``, the workers run each phase at the same time (the first here, the
-        others in threads), and a worker not started yet starts at once, outside any
-        check's time; the first error of any worker is raised once all have stopped.
+        One at a time, the checks run in their order, each in its worker, started when its
+        first check comes. With ``concurrent``, every worker starts at once (outside any
+        check's time) and runs its checks in order in a thread of its own (the first one
+        here), hidden checks never beside a public one (``_PublicFirst``). The first error
+        of any worker is raised once all have stopped.
         """
         if not concurrent:
             worker_of = {i: k for k, (_, indices) in enumerate(plan) for i in indices}
@@ -398,25 +400,25 @@ class _Runner:
                 self._file(index, self._run_one(self.checks[index],
                                                 self._sandbox(plan, held, k, sandboxes),
                                                 imported))
+                self._done_with(plan, held, k, index, sandboxes)
             return
-        for phase in phases_of(self.checks, range(len(self.checks))):
-            mine = set(phase)
-            queues = [(k, [i for i in indices if i in mine]) for k, (_, indices) in enumerate(plan)]
-            queues = [(k, queue) for k, queue in queues if queue]
-            threads = [threading.Thread(target=self._worker, daemon=True, name="grading-worker",
-                                        args=(plan, queue, held, k, sandboxes, imported))
-                       for k, queue in queues[1:]]
-            for thread in threads:
-                thread.start()
-            self._worker(plan, queues[0][1], held, queues[0][0], sandboxes, imported)
-            while any(thread.is_alive() for thread in threads):
-                try:
-                    for thread in threads:
-                        thread.join()
-                except BaseException as exc:  # noqa: BLE001 - Ctrl-C while waiting: stop all
-                    self._failed(exc, sandboxes)
-            if self._errors:
-                raise self._errors[0]
+        self._gate = _PublicFirst()
+        if any(self.checks[i].public for i in plan[0][1]):
+            self._gate.add_ready()  # the first worker is started: its public checks come first
+        threads = [threading.Thread(target=self._worker, daemon=True, name="grading-worker",
+                                    args=(plan, held, k, sandboxes, imported))
+                   for k in range(1, len(plan))]
+        for thread in threads:
+            thread.start()
+        self._worker(plan, held, 0, sandboxes, imported)
+        while any(thread.is_alive() for thread in threads):
+            try:
+                for thread in threads:
+                    thread.join()
+            except BaseException as exc:  # noqa: BLE001 - Ctrl-C while waiting: stop them all
+                self._failed(exc, sandboxes)
+        if self._errors:
+            raise self._errors[0]
 
     @staticmethod
     def _sandbox(plan, held, k, sandboxes):
@@ -424,18 +426,36 @@ class _Runner:
             held[k] = sandboxes.new(plan[k][0])
         return held[k]
 
-    def _worker(self, plan, queue, held, k, sandboxes, imported):
-        """Thread of worker ``k``: start it now, then run the checks ``queue`` in order."""
+    def _worker(self, plan, held, k, sandboxes, imported):
+        """Worker ``k``'s thread: start it now, then run its checks in order."""
         try:
-            sandbox = self._sandbox(plan, held, k, sandboxes)
-            if sandbox.import_outcome is None:
+            public = [i for i in plan[k][1] if self.checks[i].public]
+            if k:
+                sandbox = self._sandbox(plan, held, k, sandboxes)
                 sandbox.start()
-            for index in queue:
-                if self._stop.is_set():
-                    return
-                self._file(index, self._run_one(self.checks[index], sandbox, imported))
+                if public:
+                    self._gate.add_ready()
+            sandbox = held[k]
+            for index in plan[k][1]:
+                check = self.checks[index]
+                with self._gate.running(check.public):
+                    if self._stop.is_set():
+                        return
+                    outcome = self._run_one(check, sandbox, imported)
+                self._file(index, outcome)
+                self._done_with(plan, held, k, index, sandboxes)
+                if public and index == public[-1]:
+                    self._gate.remove_ready()
+        except _Stopped:
+            pass
         except BaseException as exc:  # noqa: BLE001 - raised again by run
             self._failed(exc, sandboxes)
+
+    @staticmethod
+    def _done_with(plan, held, k, index, sandboxes):
+        """Stop worker ``k`` once it ran its last check (``index``): its memory goes at once."""
+        if index == plan[k][1][-1]:
+            sandboxes.close(held[k])
 
     def _failed(self, exc, sandboxes):
         """Keep ``exc`` for ``run`` and stop every worker: no check starts any more, and the
@@ -443,6 +463,8 @@ class _Runner:
         with self._lock:
             self._errors.append(exc)
         self._stop.set()
+        if self._gate is not None:
+            self._gate.stop()
         sandboxes.interrupt()
 
     def _run_one(self, check, sandbox, imported):
@@ -468,6 +490,62 @@ class _Runner:
             if self._filed > filed and self.request.checked:
                 self.result.seconds = time.monotonic() - self.start
                 self.request.checked(self.result)
+
+
+class _Stopped(Exception):
+    """The grading stopped (another worker failed) while this one waited to run a check."""
+
+
+class _PublicFirst:
+    """Where a submission's workers run at the same time: no hidden case runs while a public
+    check is timed, so the time shown before the deadline (public checks only) cannot
+    depend on hidden inputs. A hidden check waits while a public one runs or while a
+    started worker still has public checks to run; a public check waits for the hidden
+    ones running to end. A worker still starting (waiting for the template's warm stage)
+    holds nothing back: the other workers' hidden checks run meanwhile."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._ready = 0    # started workers that still have public checks to run
+        self._public = 0   # public checks running
+        self._hidden = 0   # hidden checks running
+        self._stopped = False
+
+    def add_ready(self):
+        with self._changed:
+            self._ready += 1
+
+    def remove_ready(self):
+        with self._changed:
+            self._ready -= 1
+            self._changed.notify_all()
+
+    def stop(self):
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def running(self, public):
+        """Hold a public (or hidden) check's turn while it runs; raises ``_Stopped``."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._stopped or (
+                self._hidden == 0 if public else self._public == 0 and self._ready == 0))
+            if self._stopped:
+                raise _Stopped
+            if public:
+                self._public += 1
+            else:
+                self._hidden += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                if public:
+                    self._public -= 1
+                else:
+                    self._hidden -= 1
+                self._changed.notify_all()
 
 
 def _new_result(check: Check) -> CheckResult:
