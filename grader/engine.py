@@ -325,7 +325,7 @@ def _declares_training(hw: Homework, include_hidden: bool) -> bool:
 
 
 class _Sandboxes:
-    """The sandboxes of one grading (one per lane and kind of worker), registered for
+    """The sandboxes of one grading (one per worker of ``workers_for``), registered for
     ``interrupt_all`` while they live."""
 
     def __init__(self, make):
