@@ -9,11 +9,15 @@ degrees (Germain et al.; another valid assignment, which must pass), and the MAD
 its ReLU removed (a linear MADE), whose NLL the MADE mark must reject. Train times are
 CPU seconds of the training call (medians), so a busy machine inflates them little.
 
-Then times ``python -m grader grade hw6`` on the reference (median of ``GRADINGS`` runs):
-wall clock, and on Linux the CPU of the whole process tree (grader, worker template,
-workers) read from ``/proc`` while it runs, with the time its processes spent waiting
-for a CPU (``/usr/bin/time`` misses the workers: they are reaped outside the grader's
-process tree). Prints; asserts nothing. ``python bench/hw6.py [N_SEEDS] [--graded N]``:
+Then times ``python -m grader grade hw6`` on the reference, cold (a fresh process: median of
+``GRADINGS`` runs) and warm (served by a warm grader of its own, ``GRADER_WARM=1``: after
+two gradings that start it, median of ``GRADINGS`` runs interleaved with the cold ones):
+wall clock, and for the cold runs on Linux the CPU of the whole process tree (grader,
+worker template with its warm stage, workers) read from ``/proc`` while it runs, with the
+time its processes spent waiting for a CPU (``/usr/bin/time`` misses the workers: they
+are reaped outside the grader's process tree). Prints; asserts nothing. With
+``--gradings-only`` only the gradings are timed (no model training).
+``python bench/hw6.py [N_SEEDS] [--graded N] [--gradings-only]``:
 ``--graded N`` also grades the reference and the linear MADE with the two "learns the
 digits" checks themselves for grading seeds 0..N-1 and prints the held-out NLL they
 measured (each grading seed draws its own initialization, relabeling and shuffling).
@@ -22,6 +26,7 @@ import argparse
 import dataclasses
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,7 +45,7 @@ from solutions import hw6_autoregressive as ref  # noqa: E402
 from tests.hidden import hw6_autoregressive as graded  # noqa: E402
 from tests.public.hw6_autoregressive import bernoulli_log_prob  # noqa: E402
 
-GRADINGS = 3
+GRADINGS = 5
 GRADING_TARGET = "target <= 3 s on the CPU"
 
 
@@ -122,9 +127,10 @@ ROLES = ("grader", "template", "workers")
 
 def _record_tree(root, seen):
     """Record ``{pid: (role, CPU ns, run-queue wait ns)}`` of ``root``'s process tree into
-    ``seen``: ``root`` is the grader, its children the worker template (and any helper),
-    their descendants the workers."""
-    parents = {}
+    ``seen``: ``root`` is the grader; the worker template is its child, and the template's
+    warm stage (a fork in the template's session) counts with it; the workers (each in a
+    session of its own) and whatever else they start count as workers."""
+    parents, sessions = {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -132,25 +138,28 @@ def _record_tree(root, seen):
                     stat = fh.read()
             except OSError:
                 continue
-            parents[int(entry)] = int(stat[stat.rfind(")") + 2:].split()[1])
-    depth, level = {root: 0}, {root}
+            fields = stat[stat.rfind(")") + 2:].split()
+            parents[int(entry)], sessions[int(entry)] = int(fields[1]), int(fields[3])
+    templates = {pid for pid, parent in parents.items() if parent == root}
+    roles, level = {root: "grader"}, {root}
     while level:
-        level = {pid for pid, parent in parents.items() if parent in level} - set(depth)
-        depth.update({pid: min(len(ROLES) - 1, depth[parents[pid]] + 1) for pid in level})
-    for pid, d in depth.items():
+        level = {pid for pid, parent in parents.items() if parent in level} - set(roles)
+        roles.update({pid: "template" if pid in templates or sessions[pid] in templates
+                      else "workers" for pid in level})
+    for pid, role in roles.items():
         try:
             with open(f"/proc/{pid}/schedstat") as fh:
                 cpu, wait = (int(v) for v in fh.read().split()[:2])
         except OSError:
             continue
-        seen[pid] = (ROLES[d], cpu, wait)
+        seen[pid] = (role, cpu, wait)
 
 
-def run_measured(cmd):
+def run_measured(cmd, env=None):
     """(wall s, {role: CPU s}, run-queue wait s) of ``cmd``; empty dict and None without
     ``/proc`` schedstat (not Linux)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, env=env)
     seen = {}
     while proc.poll() is None:
         if os.path.exists("/proc/self/schedstat"):
@@ -171,12 +180,28 @@ def bench_grading(device):
     with open(os.path.join(sub, "hw6_autoregressive.py"), "w", encoding="utf-8") as fh:
         with open(os.path.join(ROOT, "solutions", "hw6_autoregressive.py"), encoding="utf-8") as src:
             fh.write(src.read())
-    runs = [run_measured([sys.executable, "-m", "grader", "grade", "hw6", sub, "--out", out,
-                          "--seed", "1", "--quiet", "--device", device])
-            for _ in range(GRADINGS)]
+    cmd = [sys.executable, "-m", "grader", "grade", "hw6", sub, "--out", out, "--seed", "1",
+           "--quiet", "--device", device]
+    folder = tempfile.mkdtemp(prefix="bench-warm-")  # 0700: a warm grader of its own
+    cold_env = dict(os.environ, GRADER_WARM="0")
+    warm_env = dict(os.environ, GRADER_WARM="1", GRADER_WARM_DIR=folder)
+    runs, warm = [], []
+    try:
+        for _ in range(2):  # the first starts the warm grader; the second may find it starting
+            run_measured(cmd, warm_env)
+        subprocess.run([sys.executable, "-m", "grader", "warm", "start", "hw6"], cwd=ROOT,
+                       env=warm_env, check=True, stdout=subprocess.DEVNULL)
+        for _ in range(GRADINGS):
+            runs.append(run_measured(cmd, cold_env))
+            warm.append(run_measured(cmd, warm_env)[0])
+    finally:
+        subprocess.run([sys.executable, "-m", "grader", "warm", "stop"], cwd=ROOT, env=warm_env,
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
     wall = statistics.median(r[0] for r in runs)
-    row(f"python -m grader grade hw6 (reference, --device {device})", f"{wall:.1f} s",
-        GRADING_TARGET if device == "cpu" else "")
+    target = GRADING_TARGET if device == "cpu" else ""
+    row(f"python -m grader grade hw6 (reference, --device {device}), cold", f"{wall:.2f} s",
+        target)
     if runs[0][1]:
         cpu = statistics.median(sum(r[1].values()) for r in runs)
         wait = statistics.median(r[2] for r in runs)
@@ -184,6 +209,8 @@ def bench_grading(device):
         row("  CPU of the " + ", ".join(ROLES),
             " / ".join(f"{statistics.median(r[1][role] for r in runs):.1f}" for role in ROLES)
             + " s")
+    row(f"the same grading, warm grader running (GRADER_WARM=1, runs 3-{GRADINGS + 2})",
+        f"{statistics.median(warm):.2f} s", target)
 
 
 LEARNS = {"FVSBN": "FVSBN/learns-the-digits-held-out-nll-after-training",
@@ -226,11 +253,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n_seeds", nargs="?", type=int, default=6)
     parser.add_argument("--graded", type=int, default=0, metavar="N")
+    parser.add_argument("--gradings-only", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        bench_models(device, tuple(range(args.n_seeds)))
+        if not args.gradings_only:
+            bench_models(device, tuple(range(args.n_seeds)))
         bench_grading(device)
     if len(devices) == 1:
         row("CUDA", "skipped", "no GPU visible to torch")

@@ -5,7 +5,9 @@ sandbox runs the student's code on plain inputs → judges compare → results.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import resource
 import threading
 import time
@@ -204,6 +206,10 @@ class ModuleRequest:
     ``progress(check)`` is called before each check, ``checked(result)`` after each one
     with the result so far (the Gradescope runtime writes partial results with it).
     ``display_name`` is how the submission is named in the result (default: the path).
+    ``parallel``: how many workers may run the checks at the same time; which worker runs
+    which check does not depend on it (``workers_for``). With more than one, ``progress``
+    may be called from several threads and out of check order, and ``checked``
+    (serialized) sees the results in order, as they complete.
     """
     homework: Homework
     module_path: str | None
@@ -221,6 +227,7 @@ class ModuleRequest:
     deadline: float | None = None
     checked: Callable[[GradeResult], None] | None = None
     display_name: str = ""
+    parallel: int = 1
 
 
 def prepare(hw: Homework) -> None:
@@ -236,7 +243,7 @@ def grade(request: ModuleRequest) -> GradeResult:
     if source_path is not None:
         prepare(hw)
     include_hidden, case_id, rerun = request.include_hidden, request.case_id, request.rerun
-    deadline, progress = request.deadline, request.progress
+    deadline = request.deadline
     start = time.monotonic()
     checks = select(load_checks(hw, include_hidden), request.only)
     device = resolve_device(request.device, checks)
@@ -259,37 +266,286 @@ def grade(request: ModuleRequest) -> GradeResult:
                                             device))
         result.seconds = time.monotonic() - start
         return result
-    sandbox = Sandbox(hw.module, source_path, limits=limits,
-                      hide=(PROJECT_ROOT,) + tuple(request.hide), isolate=request.isolate,
-                      preload=hw.worker_preload)
-    with _LIVE_LOCK:
-        _LIVE_SANDBOXES.add(sandbox)
+    # two workers only where they are forks of a template (each fresh interpreter would import
+    # torch again) on the CPU (each worker on a GPU would pay CUDA's start)
+    plan = workers_for(checks, device == "cpu" and forkserver.enabled()
+                       and _declares_training(hw, include_hidden))
+    sandboxes = _Sandboxes(lambda warm: Sandbox(
+        hw.module, source_path, limits=limits, hide=(PROJECT_ROOT,) + tuple(request.hide),
+        isolate=request.isolate, preload=hw.worker_preload, warm=warm))
+    runner = _Runner(checks, result, request, start, expectations, device)
     try:
-        with sandbox:
-            result.protections = sandbox.protections
-            imported = sandbox.start()
-            result.import_status = imported.status
-            result.import_message = imported.message
-            result.import_output = imported.output
-            result.import_where = imported.where
-            for check in checks:
-                if _INTERRUPT.is_set():
-                    raise GradingInterrupted("grading was interrupted")
-                if progress:
-                    progress(check)
-                if deadline is not None and time.monotonic() > deadline:
-                    result.checks.append(_out_of_time(check))
-                    continue
-                result.checks.append(_run_check(check, expectations, sandbox, imported,
-                                                case_id, rerun, device, deadline))
-                if request.checked:
-                    result.seconds = time.monotonic() - start
-                    request.checked(result)
+        first = sandboxes.new(plan[0][0])
+        result.protections = first.protections
+        imported = first.start()
+        result.import_status = imported.status
+        result.import_message = imported.message
+        result.import_output = imported.output
+        result.import_where = imported.where
+        if not imported.ok:  # every check says so; no other worker is started
+            plan = [(first.warm, list(range(len(checks))))]
+        runner.run(plan, [first] + [None] * (len(plan) - 1), sandboxes, imported,
+                   concurrent=len(plan) > 1 and request.parallel > 1)
     finally:
-        with _LIVE_LOCK:
-            _LIVE_SANDBOXES.discard(sandbox)
+        sandboxes.close_all()
     result.seconds = time.monotonic() - start
     return result
+
+
+TRAINING_WORKERS = 2  # warm workers that share a homework's training checks
+
+
+def workers_for(checks: Sequence[Check], declares_training: bool) -> list[tuple[bool, list[int]]]:
+    """Which worker runs which checks: ``[(warm, check indices in order)]``, one entry per
+    worker of the grading, the same whatever face grades and however many at a time.
+
+    One warm worker (the template's warm stage: torch._dynamo imported, what training needs)
+    runs every check in order, unless the homework marks its training checks
+    (``declares_training``, ``Check.trains``; the engine passes False on a GPU and without
+    templates). Then a worker of the template's first stage, forked as soon as torch is
+    imported, runs the checks that do not train, and the training checks alternate between
+    ``TRAINING_WORKERS`` warm workers (a single grading trains on two cores). Each worker
+    runs its checks in their order, so what a check sees of the state that earlier calls
+    left in its worker does not depend on timing nor on the face (only on the selection,
+    as with ``--only``); the programs seed what they draw (``programs.seed_global``,
+    generators).
+    """
+    everything = list(range(len(checks)))
+    if not declares_training or not everything:
+        return [(True, everything)]
+    plain = [i for i in everything if not checks[i].trains]
+    training = [i for i in everything if checks[i].trains]
+    plan = [(False, plain)] + [(True, training[k::TRAINING_WORKERS])
+                               for k in range(TRAINING_WORKERS)]
+    return [(warm, indices) for warm, indices in plan if indices]
+
+
+def _declares_training(hw: Homework, include_hidden: bool) -> bool:
+    return any(c.trains for c in load_checks(hw, include_hidden))
+
+
+class _Sandboxes:
+    """The sandboxes of one grading (one per worker of ``workers_for``), registered for
+    ``interrupt_all`` while they live."""
+
+    def __init__(self, make):
+        self._make = make
+        self._open = []
+        self._lock = threading.Lock()
+
+    def new(self, warm):
+        sandbox = self._make(warm)
+        with self._lock:
+            self._open.append(sandbox)
+        with _LIVE_LOCK:
+            _LIVE_SANDBOXES.add(sandbox)
+        return sandbox
+
+    def close(self, sandbox):
+        with self._lock:
+            if sandbox not in self._open:
+                return
+            self._open.remove(sandbox)
+        try:
+            sandbox.close()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE_SANDBOXES.discard(sandbox)
+
+    def interrupt(self):
+        with self._lock:
+            live = list(self._open)
+        for sandbox in live:
+            sandbox.interrupt()
+
+    def close_all(self):
+        with self._lock:
+            live = list(self._open)
+        for sandbox in live:
+            self.close(sandbox)
+
+
+class _Runner:
+    """Runs a grading's checks in the workers of ``workers_for`` and files each result at its
+    place in ``result.checks``, in order."""
+
+    def __init__(self, checks, result, request, start, expectations, device):
+        self.checks = checks
+        self.result = result
+        self.request = request
+        self.start = start
+        self.expectations = expectations
+        self.device = device
+        self._done = [None] * len(checks)
+        self._filed = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._errors = []
+        self._gate = None
+
+    def run(self, plan, held, sandboxes, imported, concurrent):
+        """Run the checks of ``plan``; ``held[k]``: worker k's sandbox (None until its first
+        check; the first one has imported the module well).
+
+        One at a time, the checks run in their order, each in its worker, started when its
+        first check comes. With ``concurrent``, every worker starts at once (outside any
+        check's time) and runs its checks in order in a thread of its own (the first one
+        here), hidden checks never beside a public one (``_PublicFirst``). The first error
+        of any worker is raised once all have stopped.
+        """
+        if not concurrent:
+            worker_of = {i: k for k, (_, indices) in enumerate(plan) for i in indices}
+            for index in range(len(self.checks)):
+                k = worker_of[index]
+                self._file(index, self._run_one(self.checks[index],
+                                                self._sandbox(plan, held, k, sandboxes),
+                                                imported))
+                self._done_with(plan, held, k, index, sandboxes)
+            return
+        self._gate = _PublicFirst()
+        if any(self.checks[i].public for i in plan[0][1]):
+            self._gate.add_ready()  # the first worker is started: its public checks come first
+        threads = [threading.Thread(target=self._worker, daemon=True, name="grading-worker",
+                                    args=(plan, held, k, sandboxes, imported))
+                   for k in range(1, len(plan))]
+        for thread in threads:
+            thread.start()
+        self._worker(plan, held, 0, sandboxes, imported)
+        while any(thread.is_alive() for thread in threads):
+            try:
+                for thread in threads:
+                    thread.join()
+            except BaseException as exc:  # noqa: BLE001 - Ctrl-C while waiting: stop them all
+                self._failed(exc, sandboxes)
+        if self._errors:
+            raise self._errors[0]
+
+    @staticmethod
+    def _sandbox(plan, held, k, sandboxes):
+        if held[k] is None:
+            held[k] = sandboxes.new(plan[k][0])
+        return held[k]
+
+    def _worker(self, plan, held, k, sandboxes, imported):
+        """Worker ``k``'s thread: start it now, then run its checks in order."""
+        try:
+            public = [i for i in plan[k][1] if self.checks[i].public]
+            if k:
+                sandbox = self._sandbox(plan, held, k, sandboxes)
+                sandbox.start()
+                if public:
+                    self._gate.add_ready()
+            sandbox = held[k]
+            for index in plan[k][1]:
+                check = self.checks[index]
+                with self._gate.running(check.public):
+                    if self._stop.is_set():
+                        return
+                    outcome = self._run_one(check, sandbox, imported)
+                self._file(index, outcome)
+                self._done_with(plan, held, k, index, sandboxes)
+                if public and index == public[-1]:
+                    self._gate.remove_ready()
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - raised again by run
+            self._failed(exc, sandboxes)
+
+    @staticmethod
+    def _done_with(plan, held, k, index, sandboxes):
+        """Stop worker ``k`` once it ran its last check (``index``): its memory goes at once."""
+        if index == plan[k][1][-1]:
+            sandboxes.close(held[k])
+
+    def _failed(self, exc, sandboxes):
+        """Keep ``exc`` for ``run`` and stop every worker: no check starts any more, and the
+        calls in progress end at once (their workers are killed, no new one starts)."""
+        with self._lock:
+            self._errors.append(exc)
+        self._stop.set()
+        if self._gate is not None:
+            self._gate.stop()
+        sandboxes.interrupt()
+
+    def _run_one(self, check, sandbox, imported):
+        if _INTERRUPT.is_set():
+            raise GradingInterrupted("grading was interrupted")
+        request, deadline = self.request, self.request.deadline
+        if request.progress:
+            request.progress(check)
+        if deadline is not None and time.monotonic() > deadline:
+            return _out_of_time(check)
+        if sandbox.import_outcome is None:  # a worker's first check: its start is no check's time
+            sandbox.start()
+        return _run_check(check, self.expectations, sandbox, imported, request.case_id,
+                          request.rerun, self.device, deadline)
+
+    def _file(self, index, check_result):
+        with self._lock:
+            self._done[index] = check_result
+            filed = self._filed
+            while self._filed < len(self._done) and self._done[self._filed] is not None:
+                self.result.checks.append(self._done[self._filed])
+                self._filed += 1
+            if self._filed > filed and self.request.checked:
+                self.result.seconds = time.monotonic() - self.start
+                self.request.checked(self.result)
+
+
+class _Stopped(Exception):
+    """The grading stopped (another worker failed) while this one waited to run a check."""
+
+
+class _PublicFirst:
+    """Where a submission's workers run at the same time: no hidden case runs while a public
+    check is timed, so the time shown before the deadline (public checks only) cannot
+    depend on hidden inputs. A hidden check waits while a public one runs or while a
+    started worker still has public checks to run; a public check waits for the hidden
+    ones running to end. A worker still starting (waiting for the template's warm stage)
+    holds nothing back: the other workers' hidden checks run meanwhile."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._ready = 0    # started workers that still have public checks to run
+        self._public = 0   # public checks running
+        self._hidden = 0   # hidden checks running
+        self._stopped = False
+
+    def add_ready(self):
+        with self._changed:
+            self._ready += 1
+
+    def remove_ready(self):
+        with self._changed:
+            self._ready -= 1
+            self._changed.notify_all()
+
+    def stop(self):
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def running(self, public):
+        """Hold a public (or hidden) check's turn while it runs; raises ``_Stopped``."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._stopped or (
+                self._hidden == 0 if public else self._public == 0 and self._ready == 0))
+            if self._stopped:
+                raise _Stopped
+            if public:
+                self._public += 1
+            else:
+                self._hidden += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                if public:
+                    self._public -= 1
+                else:
+                    self._hidden -= 1
+                self._changed.notify_all()
 
 
 def _new_result(check: Check) -> CheckResult:

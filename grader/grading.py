@@ -85,6 +85,9 @@ class GradeRequest:
     ``submission``). ``checked(result)``: called after each check with the result so far.
     ``problem``: the submission is already known to be ungradable (a batch found a link or
     a bad metadata key): nothing is read, every check scores zero with this reason.
+    ``parallel``: how many of its workers may run at a time (``engine.workers_for``: which
+    worker runs which check does not depend on it): a single grading uses the machine's
+    cores; a batch, whose jobs already do, keeps 1.
     """
     homework: Homework
     submission: str
@@ -100,6 +103,7 @@ class GradeRequest:
     replay: Replay = Replay()
     checked: Callable[[GradeResult], None] | None = None
     problem: str = ""
+    parallel: int = 1
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def grade(request: GradeRequest) -> Graded:
         homework=hw, module_path=None, seed=request.seed, include_hidden=request.include_hidden,
         only=tuple(request.only), case_id=request.case_id, hide=tuple(request.hide),
         rerun=rerun, limits=request.limits, device=request.device, deadline=deadline,
-        checked=request.checked, display_name=display)
+        checked=request.checked, display_name=display, parallel=request.parallel)
     if not intake.candidates:
         result = engine.grade(dataclasses.replace(base, unreadable=intake.problem))
         return Graded(request, result, intake.notes, "", Status.NO_MODULE, intake.problem)

@@ -84,6 +84,11 @@ class Check:
     seconds: float | None = None   # time limit per case (callclock.py); None: the homework's
     visibility: str = "visible"
     needs_torch: bool = False
+    # Its cases train a model with torch's optimizers, whose first step imports torch._dynamo:
+    # in a homework that marks its training checks, they run in a worker of the template's
+    # warm stage (``zygote.WARM_MODULES``), the others in a worker forked before that import,
+    # at the same time in a single grading (``engine.workers_for``).
+    trains: bool = False
 
     def seed(self, base_seed):
         """The seed of this check's case generator: fixed for public checks, derived otherwise."""
@@ -114,7 +119,7 @@ class CheckSet:
         self.checks = []
 
     def add(self, exercise, title, *, points, judge, expected=reference_answer,
-            steps=single_call, seconds=None, visibility=None, needs_torch=False):
+            steps=single_call, seconds=None, visibility=None, needs_torch=False, trains=False):
         """Decorator: declare the check whose case generator is the decorated function."""
         if points <= 0:
             raise ValueError("every check carries points")
@@ -126,7 +131,7 @@ class CheckSet:
             check = Check(id=f"{exercise}/{slug(title)}", exercise=exercise, title=title,
                           points=float(points), public=self.public, cases=generator,
                           judge=judge, expected=expected, steps=steps, seconds=seconds,
-                          visibility=visibility, needs_torch=needs_torch)
+                          visibility=visibility, needs_torch=needs_torch, trains=trains)
             if any(c.id == check.id for c in self.checks):
                 raise ValueError(f"duplicate check id {check.id}")
             self.checks.append(check)

@@ -6,7 +6,7 @@ import os
 
 from .. import homeworks
 from ..homeworks import PROJECT_ROOT
-from .common import add_device, add_selection
+from .common import add_device, add_selection, usable_cpus
 
 
 def add_arguments(parser):
@@ -38,7 +38,7 @@ def run(args):
         graded = grade(GradeRequest(
             homework=hw, submission=args.dir, seed=0, include_hidden=False,
             only=tuple(args.only), case_id=args.case, device=args.device,
-            replay=Replay("check")))
+            replay=Replay("check"), parallel=usable_cpus()))
         result = graded.result
         where = (os.path.relpath(os.path.join(args.dir, graded.graded_file))
                  if graded.graded_file else os.path.relpath(args.dir))

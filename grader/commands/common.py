@@ -31,6 +31,14 @@ def add_device(parser):
                         f"cuda; same tolerances everywhere (default: {DEFAULT_DEVICE})")
 
 
+def usable_cpus():
+    """The number of CPUs this process may run on (its affinity where the system tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def positive(kind):
     """An argparse type: a number of ``kind`` (int or float) greater than 0 (else exit 2)."""
     def parse(text):

@@ -2,7 +2,7 @@
 import os
 
 from .. import homeworks
-from .common import add_device, add_selection, resolve_seed, writable_file
+from .common import add_device, add_selection, resolve_seed, usable_cpus, writable_file
 
 
 def add_arguments(parser):
@@ -47,7 +47,7 @@ def run(args):
         homework=hw, submission=args.submission, seed=seed,
         include_hidden=not args.public_only, only=tuple(args.only), case_id=args.case,
         device=args.device, hide=(out_dir, *args.hide), display_name=args.name,
-        replay=Replay("grade", target=args.rerun_path)))
+        replay=Replay("grade", target=args.rerun_path), parallel=usable_cpus()))
     write_json_atomic(args.out, graded.document())
     result = graded.result
     shown = f"{result.submission}" + (f" [{graded.graded_file}]" if graded.graded_file else "")

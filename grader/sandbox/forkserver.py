@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from . import leftovers
 
@@ -55,6 +56,7 @@ _SERVERS = {}
 _SPARES = {}  # started templates waiting for their package list (``start_spare``)
 _SERVERS_LOCK = threading.Lock()
 READY_SECONDS = 120.0  # torch's first import on a cold, busy machine
+CANCEL_POLL_SECONDS = 0.1  # how soon a worker waiting for the warm stage sees it is not wanted
 
 
 class ForkServerError(Exception):
@@ -104,49 +106,20 @@ def copy_runtime(files, folder):
             pass  # the interpreter compiles the copy itself
 
 
-class ForkServer:
-    """One template process; ``spawn`` forks a worker, ``wait`` reports how it ended.
+class _Stage:
+    """One template process seen from the grader: its control socket, the thread that reads
+    it, and what it said (ready, forked, a worker's exit)."""
 
-    The constructor only starts the process; ``ready()`` waits for its imports and
-    read-only root (and raises ``ForkServerError`` if it did not come up).
-    """
-
-    def __init__(self, python, preload, env, runtime_files):
-        self.folder = tempfile.mkdtemp(prefix="grader-template-")  # 0700: the grader's only
-        leftovers.mark(self.folder)
-        self.runtime = os.path.join(self.folder, "runtime")
-        os.mkdir(self.runtime, 0o700)
-        copy_runtime(runtime_files, self.runtime)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock = ours
-        self.preload = None if preload is None else tuple(preload)
-        self.proc = subprocess.Popen(
-            [python, "-I", "-c", _BOOT, self.runtime,
-             _DEFERRED if preload is None else self._options(), str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, start_new_session=True, cwd=self.runtime)
-        theirs.close()
-        self.namespaces, self.reason = False, "the template is not ready yet"
+    def __init__(self, sock, name):
+        self.sock = sock
         self._exits = {}
         self._spawned = collections.deque()
         self._ready = None
         self._gone = False
         self._changed = threading.Condition()
         self._send_lock = threading.Lock()  # one fork request in flight: replies come in order
-        self._reader = threading.Thread(target=self._read_messages, daemon=True,
-                                        name="worker-template-reader")
+        self._reader = threading.Thread(target=self._read_messages, daemon=True, name=name)
         self._reader.start()
-
-    def _options(self):
-        # always tries the allow-list root; its ready message says whether workers can use it
-        return json.dumps({"preload": list(self.preload), "view": True, "folder": self.folder})
-
-    def assign(self, preload):
-        """Tell a spare template (started with ``preload=None``) what to import; it has
-        started its interpreter meanwhile."""
-        self.preload = tuple(preload)
-        with self._send_lock:
-            self.sock.send(self._options().encode())
 
     def _read_messages(self):
         """Reader thread: file every message of the template where its waiter looks for it."""
@@ -169,20 +142,30 @@ class ForkServer:
                     self._ready = message
                 self._changed.notify_all()
 
-    def ready(self, timeout=READY_SECONDS):
-        """Wait until the template has imported its packages and built its root."""
+    def ready(self, timeout):
+        """The template's ready message once it came (None when it did not: gone, or not yet
+        within ``timeout``)."""
         with self._changed:
             self._changed.wait_for(lambda: self._ready is not None or self._gone, timeout)
-            ready = self._ready
-        if not ready or ready.get("ready") is not True:
-            error = (ready or {}).get("error") or ("it exited" if self._gone else "no answer")
-            raise ForkServerError(f"the worker template did not start: {error}")
-        self.namespaces = bool(ready.get("namespaces"))
-        self.reason = str(ready.get("reason", ""))[:300]
-        return self
+            return self._ready
+
+    @property
+    def settled(self):
+        """Whether the template has said it is ready (or failed), or is gone."""
+        return self._ready is not None or self._gone
+
+    @property
+    def served(self):
+        """Whether the template said it is ready (it may have ended since)."""
+        return bool(self._ready) and self._ready.get("ready") is True
+
+    @property
+    def serving(self):
+        """Whether the template said it is ready and still answers."""
+        return not self._gone and self.served
 
     def spawn(self, request, fds):
-        """Fork a worker for ``request`` with ``fds`` (output, request pipe, answer pipe); its pid."""
+        """Fork a worker for ``request`` with ``fds``; its pid."""
         with self._send_lock:
             socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
             with self._changed:
@@ -204,44 +187,137 @@ class ForkServer:
             return -signal.SIGKILL if self._gone else None
 
     @property
-    def alive(self):
-        return not self._gone and self.proc.poll() is None
+    def gone(self):
+        return self._gone
 
-    def close(self):
-        """Stop the template (at once when it is still starting: a grading that ended early
-        does not wait for torch to import) and delete its folder."""
-        if self._ready is None:
-            self.proc.kill()  # its mounts live in its own namespace and go with it
+    def shutdown(self):
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # the template and the reader see the end
         except OSError:
             pass
+
+    def close(self):
+        self._reader.join(timeout=5)
+        self.sock.close()
+
+
+class ForkServer:
+    """One template process (and its warm stage); ``spawn`` forks a worker, ``wait`` reports
+    how it ended.
+
+    The constructor only starts the process; ``ready()`` waits for its imports and
+    read-only root (and raises ``ForkServerError`` if it did not come up). Where the
+    preloaded packages have warm modules (``zygote.WARM_MODULES``), a fork of the template
+    imports them meanwhile and serves ``spawn(..., warm=True)`` once ready
+    (``warm_ready``); until then, or where there is no such stage, the first one does.
+    """
+
+    def __init__(self, python, preload, env, runtime_files):
+        self.folder = tempfile.mkdtemp(prefix="grader-template-")  # 0700: the grader's only
+        leftovers.mark(self.folder)
+        self.runtime = os.path.join(self.folder, "runtime")
+        os.mkdir(self.runtime, 0o700)
+        copy_runtime(runtime_files, self.runtime)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        warm_ours, warm_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._warm_control = warm_theirs.fileno()  # the same number in the template
+        self.preload = None if preload is None else tuple(preload)
+        self.proc = subprocess.Popen(
+            [python, "-I", "-c", _BOOT, self.runtime,
+             _DEFERRED if preload is None else self._options(), str(theirs.fileno())],
+            pass_fds=(theirs.fileno(), warm_theirs.fileno()), env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+            cwd=self.runtime)
+        theirs.close()
+        warm_theirs.close()
+        self.namespaces, self.reason = False, "the template is not ready yet"
+        self._base = _Stage(ours, "worker-template-reader")
+        self._warm = _Stage(warm_ours, "warm-template-reader")
+
+    def _options(self):
+        # always tries the allow-list root; its ready message says whether workers can use it
+        return json.dumps({"preload": list(self.preload), "view": True, "folder": self.folder,
+                           "warm_control": self._warm_control})
+
+    def assign(self, preload):
+        """Tell a spare template (started with ``preload=None``) what to import; it has
+        started its interpreter meanwhile."""
+        self.preload = tuple(preload)
+        with self._base._send_lock:
+            self._base.sock.send(self._options().encode())
+
+    def ready(self, timeout=READY_SECONDS):
+        """Wait until the template has imported its packages and built its root."""
+        ready = self._base.ready(timeout)
+        if not ready or ready.get("ready") is not True:
+            error = (ready or {}).get("error") or ("it exited" if self._base.gone else "no answer")
+            raise ForkServerError(f"the worker template did not start: {error}")
+        self.namespaces = bool(ready.get("namespaces"))
+        self.reason = str(ready.get("reason", ""))[:300]
+        return self
+
+    def warm_ready(self, timeout=READY_SECONDS):
+        """Wait until the warm stage serves; False where it does not (no warm modules, or it
+        failed): warm requests then go to the first stage."""
+        self._warm.ready(timeout)
+        return self._warm.serving
+
+    def spawn(self, request, fds, warm=False, cancelled=lambda: False):
+        """Fork a worker for ``request`` with ``fds`` (output, request pipe, answer pipe) from
+        the template, or with ``warm`` from its warm stage once ready; its handle. Waiting
+        for the warm stage ends with ``ForkServerError`` as soon as ``cancelled()``."""
+        if warm:
+            deadline = time.monotonic() + READY_SECONDS
+            while not self._warm.settled and time.monotonic() < deadline:
+                if cancelled():
+                    raise ForkServerError("cancelled while the warm template was starting")
+                self._warm.ready(CANCEL_POLL_SECONDS)
+        stage = self._warm if warm and self._warm.serving else self._base
+        return ForkedProcess(stage, stage.spawn(request, fds))
+
+    @property
+    def alive(self):
+        """Whether the template serves (a warm stage that served and died counts as dead: the
+        next grading starts a fresh template rather than import torch._dynamo per worker)."""
+        return (not self._base.gone and self.proc.poll() is None
+                and not (self._warm.gone and self._warm.served))
+
+    def close(self):
+        """Stop the template (at once when it is still starting: a grading that ended early
+        does not wait for torch to import) and delete its folder."""
+        if not (self._base.settled and self._warm.settled) and self.proc.poll() is None:
+            try:  # the warm stage too: its process group is the template's session
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
+        for stage in (self._base, self._warm):
+            stage.shutdown()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self._reader.join(timeout=5)
-        self.sock.close()
+        for stage in (self._base, self._warm):
+            stage.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class ForkedProcess:
     """The ``Popen``-like handle of a forked worker."""
 
-    def __init__(self, server, pid):
-        self.server = server
+    def __init__(self, stage, pid):
+        self.stage = stage
         self.pid = pid
         self.returncode = None
 
     def poll(self):
         if self.returncode is None:
-            self.returncode = self.server.wait(self.pid, 0.0)
+            self.returncode = self.stage.wait(self.pid, 0.0)
         return self.returncode
 
     def wait(self, timeout=None):
         if self.returncode is None:
-            code = self.server.wait(self.pid, timeout)
+            code = self.stage.wait(self.pid, timeout)
             if code is None:
                 raise subprocess.TimeoutExpired("worker", timeout)
             self.returncode = code

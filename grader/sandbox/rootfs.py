@@ -213,7 +213,8 @@ def _bind_read_only(source, target, flags=MS_NOSUID | MS_NODEV):
 
 # Allowed paths that lie under a scratch folder (a checkout or venv under /tmp): the
 # per-worker scratch tmpfs covers them, so ``enter`` binds them again on top of it. Set by
-# ``build_skeleton`` in the template; its forked workers inherit it.
+# ``build_skeleton`` in the template (``adopt_skeleton`` in its warm fork); its forked
+# workers inherit it.
 _UNDER_SCRATCH = []
 
 
@@ -239,7 +240,7 @@ def build_skeleton(target, paths):
     links, binds = resolve(paths)
     for path in binds:
         _bind_allowed(path, target)
-    _UNDER_SCRATCH[:] = [p for p in binds if any(_inside(d, p) for d in SCRATCH_DIRS)]
+    adopt_skeleton(binds)
     for path, text in sorted(links.items()):
         os.makedirs(os.path.dirname(target + path), mode=0o755, exist_ok=True)
         if not os.path.lexists(target + path):
@@ -254,6 +255,26 @@ def build_skeleton(target, paths):
         os.symlink(text, f"{target}/dev/{name}")
     mount(None, target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID, "size=1m,mode=755")
     return binds
+
+
+def adopt_skeleton(binds):
+    """Serve workers from a skeleton that another process of this mount namespace built with
+    ``build_skeleton`` (which returned ``binds``): a fork of the template made before it."""
+    _UNDER_SCRATCH[:] = [p for p in binds if any(_inside(d, p) for d in SCRATCH_DIRS)]
+
+
+def uncovered(paths, allowed):
+    """The paths of ``paths`` that are none of ``allowed`` (host paths: an allow-list, or what
+    was bound) and lie in none of them."""
+    allowed = {p.rstrip("/") or "/" for p in allowed}
+    missing = []
+    for path in paths:
+        probe = os.path.abspath(path)
+        while probe not in allowed and probe != "/":
+            probe = os.path.dirname(probe)
+        if probe not in allowed:
+            missing.append(path)
+    return missing
 
 
 def enter(skeleton, submission, scratch_bytes, uid):

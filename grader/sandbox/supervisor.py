@@ -103,8 +103,11 @@ class Sandbox:
     """One untrusted module in a limited worker process; see the module docstring."""
 
     def __init__(self, module_name, source_path, *, limits=Limits(), hide=(), isolate=True,
-                 python=None, preload=("numpy",)):
+                 python=None, preload=("numpy",), warm=True):
         self.module_name = module_name
+        # From the template's warm stage (its WARM_MODULES imported: what training needs), or
+        # with ``warm=False`` from its first stage, ready about 1.5 s earlier with torch.
+        self.warm = warm
         self.source_path = os.path.abspath(source_path)
         self.limits = limits
         self.isolate = isolate
@@ -127,6 +130,7 @@ class Sandbox:
         self._output_seen = 0
         self._worker_pid = None
         self._wait_fd = None  # (worker pid, its open schedstat) while that worker lives
+        self._interrupted = False
         self.restarts = 0
 
     # --- lifecycle ------------------------------------------------------
@@ -226,6 +230,8 @@ class Sandbox:
     def start(self):
         """Start a fresh worker and import the module; returns the import ``Outcome``."""
         self._kill()
+        if self._interrupted:
+            return self._stopped()
         self._prepare_files()
         self._worker_pid = None
         to_worker_r, to_worker_w = os.pipe()
@@ -242,8 +248,14 @@ class Sandbox:
             self.proc = self._spawn(plan, config, env, out, to_worker_r, from_worker_w)
         os.close(to_worker_r)
         os.close(from_worker_w)
+        if self.proc is None:  # interrupted while waiting for the template
+            os.close(to_worker_w)
+            os.close(from_worker_r)
+            return self._stopped()
         self._to_worker = os.fdopen(to_worker_w, "wb", buffering=0)
         self._from_worker = from_worker_r
+        if self._interrupted:  # ``interrupt`` came before the worker existed: it ends now
+            self.interrupt()
         outcome = self._request(self._frame({"op": "import"}), self.limits.import_seconds)
         if not outcome.ok:
             outcome.status = "import_failed" if outcome.status in ("error", "not_implemented") \
@@ -261,10 +273,12 @@ class Sandbox:
                    "config": config}
         if self._server is not None and (self._server.namespaces or not self.namespaces):
             try:
-                pid = self._server.spawn(request, (out.fileno(), to_worker_r, from_worker_w))
-                return forkserver.ForkedProcess(self._server, pid)
+                return self._server.spawn(request, (out.fileno(), to_worker_r, from_worker_w),
+                                          warm=self.warm, cancelled=lambda: self._interrupted)
             except (forkserver.ForkServerError, OSError, TimeoutError, ValueError):
                 pass  # fall back to a fresh interpreter
+        if self._interrupted:
+            return None
         os.makedirs(self.runtime, mode=0o700, exist_ok=True)
         forkserver.copy_runtime(forkserver.template_files(), self.runtime)
         options = {"preload": list(self.preload), "view": self.namespaces,
@@ -307,17 +321,24 @@ class Sandbox:
         return self.proc is not None and self.proc.poll() is None
 
     def interrupt(self):
-        """Kill the worker now, from any thread: the call in progress ends as ``crashed``.
+        """Kill the worker now, from any thread: the call in progress ends as ``crashed``, and so
+        does every later one (no worker starts any more, not even one waiting for the
+        template).
 
         Only signals: the pipes and the process handle stay with the owning thread,
         which cleans up in ``close()``.
         """
+        self._interrupted = True
         proc = self.proc
         if proc is not None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+    @staticmethod
+    def _stopped():
+        return Outcome("crashed", message="the grading was interrupted; the worker was stopped")
 
     # --- calls ----------------------------------------------------------
     def call(self, steps, *, seconds=None):

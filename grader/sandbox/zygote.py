@@ -17,6 +17,16 @@ supervisor sees crashes as before. Every submission
 gets its own fork of the pristine template: nothing leaks from one student to the
 next.
 
+Two stages when the preloaded packages have ``WARM_MODULES`` (torch): as soon as the
+packages are imported, the template forks a second template, the *warm* one, which
+imports the warm modules (torch._dynamo, about 1.5 s) while the first builds the root and
+already forks workers for the checks that need no warm module; the warm template then
+forks the workers of the checks that train (``Check.trains``), on a control socket of its
+own. It is a fork of the same pristine process, with the same root (built in the mount
+namespace they share) and the same protections; it serves only when every file its warm
+imports loaded lies inside that root (else its workers come from the first template and
+import what they use themselves).
+
 ``once`` does the same for a single worker without a template (``GRADER_FORKSERVER=0``
 or a template that could not start): the process preloads, builds its root and
 becomes the worker itself.
@@ -38,50 +48,76 @@ import worker
 
 MAX_REQUEST = 1 << 20
 # Submodules that a preloaded package imports lazily, on first use, at a cost that every
-# worker would pay again: the template imports them once, after the package. torch's
-# optimizers import torch._dynamo on their first call (``torch._disable_dynamo``): about
-# 1.5 s of CPU, with sympy and torch.fx. All of it lives inside the package and the
-# packages it requires, so the allow-list root holds it already.
+# worker would pay again: the template's warm stage imports them once, after the package,
+# while its first stage serves the workers that need none of them. torch's optimizers
+# import torch._dynamo on their first call (``torch._disable_dynamo``): about 1.5 s of CPU,
+# with sympy and torch.fx. All of it lives inside the package and the packages it
+# requires, so the allow-list root built before holds it already (the warm stage checks).
 WARM_MODULES = {"torch": ("torch._dynamo",)}
+VIEW_BYTES = 1 << 20  # the pipe that describes the root to the warm template
 
 
-def preload(names, warm=True):
-    """Import the homework's packages and, with ``warm``, their ``WARM_MODULES`` (a missing
-    package fails the worker's own import later; a submodule that cannot be warmed is
-    imported, or not, by the code that needs it). Only a template warms: a single worker
-    imports such a submodule when it uses it, if ever.
-
-    The cyclic garbage collector is off while they import (its passes over the growing
-    heap cost about a fifth of torch's import), and what they built is then frozen
-    (``gc.freeze``): the workers' own collections never walk the packages' objects again,
-    and a collection no longer writes to (and so copies) the pages they share with the
-    template. The collector is on again before any worker is forked.
-    """
-    gc.disable()
-    try:
+def preload(names):
+    """Import the homework's packages (a missing package fails the worker's own import later).
+    Their ``WARM_MODULES`` are imported only by a template's warm stage (``_warm_stage``): a
+    single worker imports such a submodule when it uses it, if ever."""
+    def run():
         for name in names:
             try:
                 importlib.import_module(name)
             except ImportError:
                 continue
-            for module in WARM_MODULES.get(name, ()) if warm else ():
-                try:
-                    importlib.import_module(module)
-                except Exception:  # noqa: BLE001 - warming is an optimization only
-                    pass
+    _frozen_imports(run)
+
+
+def warm_modules(names):
+    """The ``WARM_MODULES`` of the packages ``names`` that are imported, in order."""
+    return [m for name in names if name in sys.modules for m in WARM_MODULES.get(name, ())]
+
+
+def _import_warm(modules):
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - warming is an optimization only
+            pass
+
+
+def _frozen_imports(run):
+    """Run ``run`` (imports) with the cyclic garbage collector off, then freeze what it built.
+
+    The collector's passes over the growing heap cost about a fifth of torch's import, and
+    with the imported objects frozen (``gc.freeze``) the workers' own collections never walk
+    them again, nor write to (and so copy) the pages they share with the template. The
+    collector is on again before any worker is forked.
+    """
+    gc.disable()
+    try:
+        run()
     finally:
         gc.freeze()
         gc.enable()
 
 
-def prepare_view(allowed, folder):
-    """Enter a private mount namespace and build the read-only root in ``folder``/root."""
+def enter_view():
+    """Enter a private mount namespace (where the read-only root is built)."""
     isolation.enter_user_namespace_if_needed(isolation.CLONE_NEWNS)
     isolation.mount(None, "/", None, isolation.MS_REC | isolation.MS_PRIVATE)
+
+
+def build_view(allowed, folder):
+    """Build the read-only root in ``folder``/root (in the namespace ``enter_view`` entered);
+    returns (root, its allow-list, what was bound)."""
     target = os.path.join(folder, "root")
     os.makedirs(target, exist_ok=True)
-    rootfs.build_skeleton(target, rootfs.allow_list(allowed))
-    return target
+    paths = rootfs.allow_list(allowed)
+    return target, paths, rootfs.build_skeleton(target, paths)
+
+
+def prepare_view(allowed, folder):
+    """Enter a private mount namespace and build the read-only root in ``folder``/root."""
+    enter_view()
+    return build_view(allowed, folder)[0]
 
 
 def become_worker(request, root, fd_in, fd_out, own_pid_namespace=False):
@@ -167,7 +203,9 @@ def _fork_worker(ctl, wakeup, request, fds, root, pid_ns):
     return pid
 
 
-def _reap(ctl):
+def _reap(ctl, quiet):
+    """Reap the ended children; report the workers' exits. ``quiet``: children that are not
+    workers (the warm template), dropped from the set once reaped."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -175,15 +213,20 @@ def _reap(ctl):
             return
         if pid == 0:
             return
+        if pid in quiet:
+            quiet.discard(pid)
+            continue
         ctl.send(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
 
 
 def main():
     """``zygote.py OPTIONS_JSON CONTROL_FD``: preload, build the root, serve fork requests.
 
-    OPTIONS: ``{"preload": [...], "view": bool, "folder": path}``; ``-``: the first message
-    on the control socket holds them (a spare template, started before the grader knew
-    which packages it needs). An empty message there (the grader is gone) ends it.
+    OPTIONS: ``{"preload": [...], "view": bool, "folder": path, "warm_control": fd}``; the
+    warm template (when the packages have warm modules) serves on ``warm_control``, which
+    is otherwise closed at once. ``-`` instead of OPTIONS: the first message on the control
+    socket holds them (a spare template, started before the grader knew which packages it
+    needs); an empty message there (the grader is gone) ends it.
     """
     ctl = socket.socket(fileno=int(sys.argv[-1]))
     if sys.argv[-2] == "-":
@@ -193,29 +236,120 @@ def main():
         options = json.loads(message)
     else:
         options = json.loads(sys.argv[-2])
+    warm_control = options.get("warm_control")
     preload(options["preload"])
-    root, reason = "", "not asked for"
+    view = {"root": "", "reason": "not asked for", "allowed": [], "binds": []}
+    entered = False
     if options.get("view"):
         try:
-            root = prepare_view(options["preload"], options["folder"])
-            reason = isolation.try_worker(root, options["folder"])
+            enter_view()
+            entered = True
         except OSError as exc:
-            reason = str(exc)
+            view["reason"] = str(exc)
+    warm = warm_modules(options["preload"]) if warm_control is not None else []
+    warm_stage = _start_warm_stage(ctl, warm_control, warm) if warm else None
+    if warm_control is not None:
+        os.close(warm_control)
+    if entered:
+        try:
+            view["root"], view["allowed"], view["binds"] = build_view(options["preload"],
+                                                                      options["folder"])
+            view["reason"] = isolation.try_worker(view["root"], options["folder"])
+        except OSError as exc:
+            view["reason"] = str(exc)
+    children = set()
+    if warm_stage is not None:
+        pid, view_w = warm_stage
+        children.add(pid)
+        _send_view(view_w, view)
+    root, reason = view["root"], view["reason"]
     code = 0
     try:
         ctl.send(json.dumps({"ready": True, "namespaces": not reason, "reason": reason}).encode())
-        _serve(ctl, root if not reason else "")
+        _serve(ctl, root if not reason else "", quiet=children)
     except OSError:  # the supervisor is gone (a report could not be sent)
         pass
     except BaseException:  # noqa: BLE001 - reported here: _exit_now skips the default report
         traceback.print_exc()
         code = 1
     finally:  # also when the grader was killed: its end of the socket closed
+        for pid in children:  # the warm template (not reaped yet: its pid is still ours)
+            _kill_and_reap(pid)
         if root:
             isolation.umount(root, isolation.MNT_DETACH)
         shutil.rmtree(options["folder"], ignore_errors=True)
         # The grader waits for this exit: skip the interpreter's teardown of numpy and torch
         # (tens of milliseconds to seconds), which has nothing left to clean up.
+        _exit_now(code)
+
+
+def _kill_and_reap(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _start_warm_stage(ctl, warm_control, modules):
+    """Fork the warm template (``_warm_stage``); returns (its pid, the pipe that takes the
+    root's description to it once built)."""
+    view_r, view_w = os.pipe()
+    try:
+        import fcntl
+        fcntl.fcntl(view_w, fcntl.F_SETPIPE_SZ, VIEW_BYTES)  # never blocks the first stage
+    except (ImportError, AttributeError, OSError):
+        pass
+    pid = os.fork()
+    if pid == 0:
+        os.close(view_w)
+        ctl.close()
+        _warm_stage(warm_control, view_r, modules)  # never returns
+    os.close(view_r)
+    return pid, view_w
+
+
+def _send_view(fd, view):
+    try:
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(json.dumps(view).encode())
+    except OSError:  # the warm template is gone: its socket tells the supervisor
+        pass
+
+
+def _warm_stage(warm_control, view_r, modules):
+    """The warm template: import ``modules``, then serve forks on ``warm_control`` with the
+    root that the first stage built (described on ``view_r``)."""
+    code = 0
+    try:
+        ctl = socket.socket(fileno=warm_control)
+        before = set(sys.modules)
+        mapped = set(rootfs.mapped_libraries())
+        _frozen_imports(lambda: _import_warm(modules))
+        with os.fdopen(view_r, "rb") as pipe:
+            view = json.loads(pipe.read() or b"null")
+        if not isinstance(view, dict):
+            raise OSError("the first template stage ended before its root was built")
+        root, reason = view["root"], view["reason"]
+        if root and not reason:
+            loaded = [getattr(sys.modules[name], "__file__", None) for name in
+                      set(sys.modules) - before]
+            loaded += [path for path in rootfs.mapped_libraries() if path not in mapped]
+            missing = rootfs.uncovered([p for p in loaded if p], view["allowed"] + view["binds"])
+            if missing:
+                ctl.send(json.dumps({"ready": False, "error": (
+                    f"the warm modules loaded {missing[0]}, outside the workers' root")[:300]
+                    }).encode())
+                return
+            rootfs.adopt_skeleton(view["binds"])
+        ctl.send(json.dumps({"ready": True, "namespaces": not reason, "reason": reason}).encode())
+        _serve(ctl, root if not reason else "")
+    except OSError:  # the supervisor or the first stage is gone
+        pass
+    except BaseException:  # noqa: BLE001 - reported here: _exit_now skips the default report
+        traceback.print_exc()
+        code = 1
+    finally:  # the root and the folder belong to the first stage, which cleans them up
         _exit_now(code)
 
 
@@ -228,9 +362,10 @@ def _exit_now(code):
     os._exit(code)
 
 
-def _serve(ctl, root):
+def _serve(ctl, root, quiet=None):
     """Fork a worker for each request until the supervisor closes its end; report each
-    worker's exit as soon as SIGCHLD arrives."""
+    worker's exit as soon as SIGCHLD arrives (not that of the children in ``quiet``)."""
+    quiet = set() if quiet is None else quiet
     wakeup = os.pipe()
     for fd in wakeup:
         os.set_blocking(fd, False)
@@ -238,7 +373,7 @@ def _serve(ctl, root):
     signal.set_wakeup_fd(wakeup[1])
     pid_ns = _host_pid_namespace() if root else None
     while True:
-        _reap(ctl)
+        _reap(ctl, quiet)
         ready, _, _ = select.select([ctl, wakeup[0]], [], [])
         if wakeup[0] in ready:
             try:
@@ -268,7 +403,7 @@ def once():
     request = json.loads(sys.argv[-1])
 
     def run():
-        preload(options["preload"], warm=False)
+        preload(options["preload"])
         root = prepare_view(options["preload"], options["folder"]) if options.get("view") \
             else ""
         config = request["config"]

@@ -424,7 +424,7 @@ def warm_up(ids):
         for preload in preloads:
             try:
                 forkserver.server_for(sys.executable, preload, forkserver.base_env(),
-                                      forkserver.template_files())
+                                      forkserver.template_files()).warm_ready()
             except (forkserver.ForkServerError, OSError) as exc:
                 log(f"worker template for {preload} did not start: {exc}")
 

@@ -263,7 +263,7 @@ def _learning_case(rng, spec, budget, reference):
 
 @checks.add("FVSBN", "learns the digits: held-out NLL after training", points=2,
             judge=learned_judge(FVSBN_MAX_TEST_NLL), expected=None, steps=learning_program,
-            seconds=TRAIN_SECONDS, needs_torch=True)
+            seconds=TRAIN_SECONDS, needs_torch=True, trains=True)
 def _(rng):
     yield _learning_case(rng, model_spec("FVSBN", 64, _seed(rng)), FVSBN_BUDGET, FVSBN_REFERENCE)
 
@@ -411,7 +411,7 @@ def _(rng):
 
 @checks.add("MADE", "learns the digits: held-out NLL after training", points=2,
             judge=learned_judge(MADE_MAX_TEST_NLL), expected=None, steps=learning_program,
-            seconds=TRAIN_SECONDS, needs_torch=True)
+            seconds=TRAIN_SECONDS, needs_torch=True, trains=True)
 def _(rng):
     yield _learning_case(rng, model_spec("MADE", 64, _seed(rng), MADE_HIDDEN), MADE_BUDGET,
                          MADE_REFERENCE)
@@ -421,7 +421,7 @@ def _(rng):
 
 @checks.add("train_model", "real losses on a random subset, several batch sizes", points=1,
             judge=real_losses_judge, expected=None, steps=losses_program, seconds=TRAIN_SECONDS,
-            needs_torch=True)
+            needs_torch=True, trains=True)
 def _(rng):
     rows = np.sort(rng.choice(1400, size=600, replace=False))
     for batch in (37, 128):
@@ -454,7 +454,7 @@ def same_losses_program(check, case):
 
 @checks.add("train_model", "shuffling reproducible from the generator", points=1,
             judge=same_losses_judge, expected=None, steps=same_losses_program,
-            seconds=TRAIN_SECONDS, needs_torch=True)
+            seconds=TRAIN_SECONDS, needs_torch=True, trains=True)
 def _(rng):
     yield Case("FVSBN d=64, 2 epochs", data={
         "spec": model_spec("FVSBN", 64, _seed(rng)), "n_train": 300, "seed": _seed(rng),

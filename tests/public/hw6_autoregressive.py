@@ -580,7 +580,7 @@ LOSS_SLACK = 0.1
 
 @checks.add("train_model", "returns the real mean NLL of each epoch", points=2,
             judge=real_losses_judge, expected=None, steps=losses_program, seconds=TRAIN_SECONDS,
-            needs_torch=True)
+            needs_torch=True, trains=True)
 def _(rng):
     yield Case("FVSBN d=64, 4 epochs", data={
         "spec": model_spec("FVSBN", 64, 0), "n_train": 700, "seed": 3, "min_gain": 5.0,

@@ -25,9 +25,10 @@ def variant(hw, override):
 
 
 def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=None,
-               device=engine.DEFAULT_DEVICE):
+               device=engine.DEFAULT_DEVICE, parallel=1, checked=None):
     """Grade a module given as text, through the path every face uses (``grading.grade``)
-    and the real sandbox; returns the engine's ``GradeResult``."""
+    and the real sandbox; returns the engine's ``GradeResult``. ``parallel``: workers at a
+    time (``engine.lanes_for``); ``checked``: called with the result after each check."""
     hw = homeworks.get(hw_id)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, hw.filename)
@@ -35,7 +36,8 @@ def grade_text(hw_id, source, *, seed=0, include_hidden=True, only=(), limits=No
             fh.write(source)
         return grade(GradeRequest(homework=hw, submission=path, seed=seed,
                                   include_hidden=include_hidden, only=tuple(only),
-                                  limits=limits, device=device)).result
+                                  limits=limits, device=device, parallel=parallel,
+                                  checked=checked)).result
 
 
 def notebook_text(source):

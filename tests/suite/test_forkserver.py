@@ -1,6 +1,7 @@
 """The pre-imported worker template: fresh, isolated workers, sequentially and from threads."""
 import concurrent.futures
 import os
+import sys
 import time
 
 import pytest
@@ -201,3 +202,94 @@ def _wait_for_sleeper(seconds=10.0):
             return False
         time.sleep(0.02)
     return True
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_the_first_stage_forks_workers_without_torch_dynamo(template_on, tmp_path, warm):
+    """A torch template serves in two stages: workers of the first one (checks that do not
+    train) come without torch._dynamo and import it themselves if they train; those of the
+    warm stage have it before their first optimizer step."""
+    pytest.importorskip("torch")
+    path = tmp_path / "trains.py"
+    path.write_text(TRAINS)
+    with Sandbox("trains", str(path), preload=("numpy", "torch"), warm=warm) as sandbox:
+        assert sandbox.start().ok
+        outcome = sandbox.call([programs.call("train")])
+    assert outcome.ok, outcome.message
+    had_dynamo, collector_on, frozen = outcome.results[0]
+    assert had_dynamo == warm and collector_on and frozen
+
+
+def test_a_template_without_warm_modules_serves_warm_requests_itself(template_on, leaky_module):
+    with Sandbox("leaky", leaky_module, warm=True) as sandbox:
+        assert sandbox.start().ok
+        assert sandbox.call([programs.call("bump")]).ok
+        server = sandbox._server
+    assert server is not None and server.warm_ready(timeout=5) is False
+
+
+def test_an_interrupted_sandbox_starts_no_worker(template_on, leaky_module):
+    with Sandbox("leaky", leaky_module) as sandbox:
+        sandbox.interrupt()
+        outcome = sandbox.start()
+        assert outcome.status == "crashed" and sandbox.proc is None
+        assert sandbox.call([programs.call("bump")]).status == "crashed"
+        assert sandbox.proc is None
+
+
+def _children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_a_worker_waiting_for_the_warm_stage_is_interrupted_at_once(template_on, tmp_path):
+    """Interrupted while the warm stage still imports torch._dynamo, a worker that waits for it
+    gives up within a poll (it does not wait for the import), and none is started."""
+    pytest.importorskip("torch")
+    forkserver.close_all()  # a fresh template: its warm stage needs seconds to come up
+    path = tmp_path / "trains.py"
+    path.write_text(TRAINS)
+    with Sandbox("trains", str(path), preload=("numpy", "torch"), warm=True) as sandbox:
+        outcome = []
+        thread = concurrent.futures.ThreadPoolExecutor(1)
+        started = thread.submit(lambda: outcome.append(sandbox.start()))
+        time.sleep(0.2)
+        sandbox.interrupt()
+        started.result(timeout=30)
+        thread.shutdown()
+        assert outcome[0].status == "crashed" and not sandbox.alive
+
+
+def test_closing_a_template_still_warming_stops_its_warm_stage(template_on):
+    """A grading that ends before the warm stage is ready (only checks that do not train) does
+    not wait for torch._dynamo to import, nor leave that import running."""
+    pytest.importorskip("torch")
+    forkserver.close_all()
+    server = forkserver.server_for(sys.executable, ("numpy", "torch"), forkserver.base_env(),
+                                   forkserver.template_files())
+    warm_stage = _children(server.proc.pid)
+    forkserver.close_all()
+    assert server.proc.poll() is not None
+    assert warm_stage, "the warm stage was not found: the test would prove nothing"
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{pid}") for pid in warm_stage):
+        assert time.monotonic() < deadline, "the warm stage outlived its template"
+        time.sleep(0.02)
+
+
+def test_uncovered_names_the_paths_outside_an_allow_list():
+    from grader.sandbox import rootfs
+    allowed = ["/usr/lib/python3", "/opt/venv/site-packages/torch", "/etc/ld.so.cache"]
+    paths = ["/usr/lib/python3/json/__init__.py", "/opt/venv/site-packages/torch/_dynamo/x.py",
+             "/etc/ld.so.cache", "/opt/venv/site-packages/sympy/core.py",
+             "/opt/venv/site-packages/torchvision/a.py", "/usr/lib/libssl.so"]
+    assert rootfs.uncovered(paths, allowed) == paths[3:]
