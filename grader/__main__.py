@@ -15,8 +15,6 @@ sys.dont_write_bytecode = False
 
 from .warm import client  # noqa: E402 - standard library only; before anything heavy
 
-GRADING_COMMANDS = ("check", "grade", "batch", "demo")
-
 warm = client.attempt(sys.argv[1:]) if client.wanted(sys.argv[1:]) else None
 if warm is not None and warm.code is not None:
     sys.exit(warm.code)  # the warm grader graded this run
@@ -24,7 +22,9 @@ if warm is not None and warm.code is not None:
 # A grading's critical path is its worker template (an interpreter importing numpy or torch):
 # start that interpreter now, while this process imports the grader; it learns which packages
 # to import once the homework is known (``forkserver.start_spare``).
-if next((a for a in sys.argv[1:] if not a.startswith("-")), None) in GRADING_COMMANDS:
+from . import startup  # noqa: E402 - standard library only
+
+if startup.grades_here(sys.argv[1:]):
     from .sandbox import forkserver  # noqa: E402 - standard library only
     forkserver.start_spare()
 

@@ -148,3 +148,37 @@ def test_the_warm_client_imports_neither_numpy_nor_the_command_line(tmp_path):
     assert "grader.cli" not in report["modules"]  # graded by the server, not here
     assert [m for m in report["modules"] if m.startswith("grader.")] == [
         "grader.warm", "grader.warm.address", "grader.warm.client", "grader.warm.wire"]
+
+
+@pytest.mark.parametrize("argv, grades", [
+    (["grade", "hw1", "sub"], True), (["check"], True), (["check", "hw1", "hw2"], True),
+    (["demo"], True), (["batch", "hw1", "subs", "--out", "o"], True),
+    (["batch", "hw1", "subs", "--executor", "local"], True),
+    (["batch", "hw1", "subs", "--executor", "processes"], False),
+    (["batch", "hw1", "subs", "--executor=dask://host:8786"], False),
+    (["report", "out"], False), (["release"], False), (["warm", "stop"], False),
+    (["--help"], False), ([], False)])
+def test_a_spare_template_is_started_only_by_a_command_that_grades_here(argv, grades):
+    from grader import startup
+    assert startup.grades_here(argv) is grades
+
+
+@pytest.mark.parametrize("argv, spares", [(["report", "nowhere"], 0),
+                                          (["grade", "hw99", "nowhere"], 1)])
+def test_the_command_line_starts_a_spare_before_it_imports_numpy(argv, spares):
+    """The spare's interpreter starts before numpy is imported here (its start-up overlaps the
+    grader's imports), also for a homework that turns out to be unknown (stopped at exit)."""
+    code = ("import atexit, json, runpy, sys\n"
+            "from grader.sandbox import forkserver\n"
+            "started = []\n"
+            "real = forkserver.start_spare\n"
+            "def spy(*a):\n"
+            "    started.append('numpy' in sys.modules)\n"
+            "    real(*a)\n"
+            "forkserver.start_spare = spy\n"
+            "atexit.register(lambda: print(json.dumps(started), file=sys.stderr))\n"
+            f"sys.argv = ['grader'] + {argv!r}\n"
+            "runpy.run_module('grader', run_name='__main__', alter_sys=True)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, GRADER_FORKSERVER="1"))
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == [False] * spares
