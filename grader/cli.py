@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-from . import homeworks
+from . import homeworks, startup
 from .homeworks import UnknownHomework
 
 # command → (its module under grader/commands, its one-line help); only the command being
@@ -103,7 +103,7 @@ def start_templates(args):
 def main(argv=None):
     """Run one command; returns the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    chosen = next((a for a in argv if not a.startswith("-")), None)
+    chosen = startup.command_of(argv)
     args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
     start_templates(args)
     try:

@@ -9,11 +9,16 @@ GRADING_COMMANDS = ("check", "grade", "batch", "demo")
 LOCAL_EXECUTORS = ("", "local")
 
 
+def command_of(argv):
+    """The command that ``argv`` names (its first argument that is not an option), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def grades_here(argv):
     """Whether the command ``argv`` (without the program name) grades in this process: a
     grading command, and for ``batch`` the local executor (``processes`` and Dask grade in
     processes of their own, which start their own templates)."""
-    if next((a for a in argv if not a.startswith("-")), None) not in GRADING_COMMANDS:
+    if command_of(argv) not in GRADING_COMMANDS:
         return False
     for i, arg in enumerate(argv):
         if arg.startswith("--executor="):
