@@ -20,8 +20,9 @@ its module files are kept under ``submission/``, and one job grades them through
 - ``processes``: a fresh ``python -m grader grade`` process per submission (J at a time,
   default: the cores), for when the grader's own process should also be separate per
   student.
-- ``dask://HOST:PORT`` (the optional ``distributed`` extra): the ``processes`` jobs on a
-  Dask cluster, through the same ``concurrent.futures`` interface.
+- ``dask://HOST:PORT`` (the optional ``distributed`` extra): the same jobs on a Dask
+  cluster, through the same ``concurrent.futures`` interface; each worker process grades
+  them like the ``local`` executor, in one grading process of its own (``remote.py``).
 A job that fails, hangs or crashes the grader yields its own row with a status and reason.
 Every file is written atomically; a student whose ``results.json`` records the same seed
 and submission hash is skipped on the next run (unless ``--regrade``), so an interrupted
@@ -461,6 +462,13 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     # Dask workers have the grader installed, not the course: send its files once per worker
     course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
                                                         broadcast=True)
+    # Each Dask worker process starts its grading process and computes the expected values
+    # now, while this process prepares the jobs (futures kept to the end: a released one's
+    # task may be dropped).
+    warming = [] if client is None else [
+        client.submit(remote.warm, course, hw.id, seed, workers=[address],
+                      allow_other_workers=False, pure=False)
+        for address in client.scheduler_info(n_workers=-1).get("workers", {})]
     # Local jobs are submitted a few at a time, so that a class of any size holds only the
     # jobs in flight (their files, their results) besides what each row keeps.
     window = len(todo) if client is not None else max(IN_FLIGHT_PER_JOB * jobs, 8)
@@ -519,6 +527,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         if client is None:
             executor.shutdown(wait=True, cancel_futures=True)
         else:  # Dask's executor cancels nothing on shutdown; closing the client does
+            del warming
             executor.shutdown(wait=False)
             client.close()
 
