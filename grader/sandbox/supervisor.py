@@ -308,7 +308,12 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
-        isolation.kill_all_of(self.uid)  # what left the process group (setsid, double fork)
+        if not self.namespaces:  # what left the process group (setsid, double fork)
+            isolation.kill_all_of(self.uid)
+        # With namespaces nothing of the worker's can be left: the exit of a PID namespace's
+        # PID 1 (the worker, or the worker that the process reaped here waited for) completes
+        # only once the kernel has killed and reaped every process in that namespace, and no
+        # process inside can start one outside it.
         self._close_wait_fd()
         for stream in (getattr(self, "_to_worker", None),):
             if stream is not None:
