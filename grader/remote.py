@@ -125,6 +125,11 @@ def grade_remote(job):
                      f"{time.monotonic() - started:.0f} s", "seconds": time.monotonic() - started}
 
 
+def grade_remote_group(jobs):
+    """``grade_remote`` of each of ``jobs`` in turn (one Dask task for a few submissions)."""
+    return [grade_remote(job) for job in jobs]
+
+
 def warm(course, homework_id, seed):
     """Start this worker process's grading process for ``course`` and compute the expected
     values of ``homework_id`` with ``seed`` there, ahead of the first job; returns the

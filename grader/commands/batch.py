@@ -31,6 +31,7 @@ batch resumes where it stopped. Exit code: 0 when at least one submission was gr
 """
 import concurrent.futures
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -58,6 +59,15 @@ WORK_DIR = ".work"  # the jobs' own files, inside OUTDIR: hidden from every stud
 STDERR_TAIL = 3000
 GRADED_STATUSES = (Status.GRADED, Status.TIMEOUT, Status.IMPORT_FAILED)
 IN_FLIGHT_PER_JOB = 2  # local jobs submitted ahead per thread (see _grade_all)
+MAX_DASK_GROUP = 4  # submissions per Dask task, at most
+GROUPS_PER_THREAD = 4  # at least this many tasks per Dask thread, for an even finish
+
+
+def dask_group_size(submissions, threads):
+    """How many submissions one Dask task grades: Dask's own cost per task (the scheduler's
+    and the worker's bookkeeping, about 10 ms of CPU) is paid once per group, while every
+    thread of the cluster still gets several tasks, so that the threads finish together."""
+    return max(1, min(MAX_DASK_GROUP, submissions // (GROUPS_PER_THREAD * max(1, threads))))
 
 
 def default_jobs(executor):
@@ -436,8 +446,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         signal.signal(signal.SIGTERM, _interrupt)
     jobs = args.jobs or default_jobs(args.executor)
     executor, client = _executor(args.executor, jobs)
-    job_function = grade_in_process if args.executor in ("", "local") else \
-        remote.grade_remote if client is not None else grade_job
+    job_function = grade_in_process if args.executor in ("", "local") else grade_job
     engine.resume_grading()
     bar = _progress(len(todo), hw.id, args.no_progress)
     running, lock = [], threading.Lock()
@@ -462,13 +471,14 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     # Dask workers have the grader installed, not the course: send its files once per worker
     course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
                                                         broadcast=True)
+    workers = {} if client is None else client.scheduler_info(n_workers=-1).get("workers", {})
     # Each Dask worker process starts its grading process and computes the expected values
     # now, while this process prepares the jobs (futures kept to the end: a released one's
     # task may be dropped).
-    warming = [] if client is None else [
-        client.submit(remote.warm, course, hw.id, seed, workers=[address],
-                      allow_other_workers=False, pure=False)
-        for address in client.scheduler_info(n_workers=-1).get("workers", {})]
+    warming = [client.submit(remote.warm, course, hw.id, seed, workers=[address],
+                             allow_other_workers=False, pure=False) for address in workers]
+    group = 1 if client is None else dask_group_size(
+        len(todo), sum(w.get("nthreads", 1) for w in workers.values()))
     # Local jobs are submitted a few at a time, so that a class of any size holds only the
     # jobs in flight (their files, their results) besides what each row keeps.
     window = len(todo) if client is not None else max(IN_FLIGHT_PER_JOB * jobs, 8)
@@ -476,44 +486,49 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     futures = {}
 
     def submit_next():
-        one = next(waiting, None)
-        if one is None:
+        ones = list(itertools.islice(waiting, group))
+        if not ones:
             return
-        job = one.job(hw, seed, hide, timeout, out)
-        if course is not None:
-            job["course"] = course
+        batch_jobs = [one.job(hw, seed, hide, timeout, out) for one in ones]
         if client is None:
-            future = executor.submit(tracked, one.sub.key, job)
+            future = executor.submit(tracked, ones[0].sub.key, batch_jobs[0])
         else:
-            future = executor.submit(job_function, job)
-        futures[future] = one
+            for job in batch_jobs:
+                job["course"] = course
+            future = executor.submit(remote.grade_remote_group, batch_jobs)
+        futures[future] = ones
+
+    def store(one, outcome):
+        doc = outcome.get("doc")
+        if doc is not None:
+            doc["extra_data"]["batch"] = {"seed": seed, "sha256": one.digest,
+                                          "submission": one.sub.origin}
+            _write_student(one, doc, hw)
+        else:
+            write_json_atomic(os.path.join(one.folder, "error.json"), outcome)
+        results[one.sub.key] = (_summary(doc), {k: outcome.get(k, "") for k in
+                                                 ("status", "error")}, False)
+        one.files = None  # on disk under students/<key>/submission now
 
     try:
-        for _ in range(window):
+        for _ in range(0, window, group):
             submit_next()
         while futures:
             done, _ = concurrent.futures.wait(futures,
                                               return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
-                one = futures.pop(future)
+                ones = futures.pop(future)
                 submit_next()
                 try:
-                    outcome = future.result()
+                    outcomes = future.result()
+                    outcomes = [outcomes] if client is None else list(outcomes)
                 except Exception as exc:  # noqa: BLE001 - the executor lost the job: one row
-                    outcome = {"doc": None, "status": Status.GRADER_ERROR.value,
-                               "error": f"{type(exc).__name__}: {exc}"}
-                doc = outcome.get("doc")
-                if doc is not None:
-                    doc["extra_data"]["batch"] = {"seed": seed, "sha256": one.digest,
-                                                  "submission": one.sub.origin}
-                    _write_student(one, doc, hw)
-                else:
-                    write_json_atomic(os.path.join(one.folder, "error.json"), outcome)
-                results[one.sub.key] = (_summary(doc), {k: outcome.get(k, "") for k in
-                                                         ("status", "error")}, False)
-                one.files = None  # on disk under students/<key>/submission now
+                    outcomes = [{"doc": None, "status": Status.GRADER_ERROR.value,
+                                 "error": f"{type(exc).__name__}: {exc}"}] * len(ones)
+                for one, outcome in zip(ones, outcomes):
+                    store(one, outcome)
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(len(ones))
                     show()
     except KeyboardInterrupt:
         for future in futures:

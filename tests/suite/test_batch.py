@@ -213,11 +213,14 @@ def test_a_gradescope_export_zip_names_every_submitter(tmp_path):
     assert not (tmp_path / "escape.py").exists()
 
 
-def test_a_dask_cluster_grades_the_same_jobs(tmp_path):
+def test_a_dask_cluster_grades_the_same_jobs(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     subs, out = tmp_path / "class", tmp_path / "out"
     put(subs / "ada", HW1 + ".py", text(REFERENCE))
     put(subs / "bob", HW1 + ".py", text(BUGGY))
+    put(subs / "cy", HW1 + ".py", text(STUBS))
+    # tasks of two submissions and of one: each outcome goes to its own student
+    monkeypatch.setattr(batch_command, "dask_group_size", lambda submissions, threads: 2)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
@@ -225,6 +228,7 @@ def test_a_dask_cluster_grades_the_same_jobs(tmp_path):
         assert batch(subs, out, "--seed", "4", "--executor", address) == 0
     rows = read_csv(out / "grades.csv")
     assert rows["ada"]["total"] == "34" and 0 < float(rows["bob"]["total"]) < 34
+    assert rows["cy"]["total"] == "0"
     local = tmp_path / "local"
     assert batch(subs, local, "--seed", "4") == 0
     same = json.loads((student(local, "bob") / "results.json").read_text())

@@ -29,7 +29,7 @@ def answer(job):
     time.sleep(0.2)  # long enough for the jobs of both threads to be in flight at once
     with lock:
         out.write(json.dumps({"job": job["job"], "doc": None, "status": "graded",
-                              "error": "", "pid": os.getpid(),
+                              "error": "", "pid": os.getpid(), "origin": job["origin"],
                               "files": sorted(job["files"])}) + "\n")
         out.flush()
 for line in sys.stdin:
@@ -110,3 +110,17 @@ def test_warm_computes_the_expected_values_in_the_process_that_grades(tmp_path, 
             remote.warm(course, "hw99", 3)
     finally:
         remote._stop_all()
+
+
+def test_a_group_of_jobs_gets_its_outcomes_in_order(fake_course):
+    outcomes = remote.grade_remote_group([job("crash"), job("ada"), job("bob")])
+    assert [o["status"] for o in outcomes] == ["graded"] * 3
+    assert [o["origin"] for o in outcomes] == ["crash", "ada", "bob"]
+
+
+@pytest.mark.parametrize("submissions, threads, size", [
+    (60, 4, 3), (500, 100, 1), (10_000, 8, 4), (3, 2, 1), (0, 0, 1)])
+def test_dask_tasks_group_a_few_submissions_while_every_thread_gets_several(
+        submissions, threads, size):
+    from grader.commands.batch import dask_group_size
+    assert dask_group_size(submissions, threads) == size
