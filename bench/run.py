@@ -259,6 +259,8 @@ def main(argv=None):
         bench_batch("hw1", 100, ["solutions/hw1_gaussians.py"], "all correct")
         bench_batch("hw1", 500, ["solutions/hw1_gaussians.py"], "all correct",
                     "target >= 20 subs/s, memory flat in N")
+        subprocess.run([PY, os.path.join(ROOT, "bench", "batch_cost.py")], cwd=ROOT,
+                       check=False)
         bench_batch("hw1", 100, [f"examples/hw1/{k}/hw1_gaussians.py"
                                  for k in ("reference", "stubs", "buggy")],
                     "ref/stubs/buggy in turn")
