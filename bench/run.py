@@ -255,7 +255,8 @@ def main(argv=None):
     if "dask" in only and not args.quick:
         bench_dask(jobs=2 * (os.cpu_count() or 1))  # the local executor's default --jobs
     if "batch" in only and not args.quick:
-        print(f"Batch grading ({os.cpu_count()} jobs, threads of one grader process)")
+        print(f"Batch grading (default --jobs: {2 * (os.cpu_count() or 1)} threads of one "
+              "grader process)")
         bench_batch("hw1", 100, ["solutions/hw1_gaussians.py"], "all correct")
         bench_batch("hw1", 500, ["solutions/hw1_gaussians.py"], "all correct",
                     "target >= 20 subs/s, memory flat in N")
