@@ -34,7 +34,8 @@ class _Server:
                                      start_new_session=True)
         self.numbers = itertools.count()
         self.waiting = {}  # job number -> [threading.Event, its outcome or None]
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # guards ``waiting`` and ``ended``
+        self.writing = threading.Lock()  # one job's line at a time on the process's stdin
         self.ended = False
         threading.Thread(target=self._read_outcomes, daemon=True,
                          name="grading-process-reader").start()
@@ -66,12 +67,15 @@ class _Server:
                 return None
             number = next(self.numbers)
             self.waiting[number] = slot
-            try:
-                self.proc.stdin.write((json.dumps(dict(message, job=number)) + "\n").encode())
+        line = (json.dumps(dict(message, job=number)) + "\n").encode()
+        try:
+            with self.writing:  # not under ``lock``: outcomes keep arriving meanwhile
+                self.proc.stdin.write(line)
                 self.proc.stdin.flush()
-            except OSError:
+        except OSError:  # the process ended (its reader then wakes every waiting job)
+            with self.lock:
                 self.waiting.pop(number, None)
-                return None
+            return None
         if not slot[0].wait(seconds):
             with self.lock:
                 self.waiting.pop(number, None)
