@@ -471,7 +471,7 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
     # Dask workers have the grader installed, not the course: send its files once per worker
     course = None if client is None else client.scatter(bundle.course_bundle(hw.id),
                                                         broadcast=True)
-    workers = {} if client is None else client.scheduler_info(n_workers=-1).get("workers", {})
+    workers = {} if client is None else _workers_of(client)
     # Each Dask worker process starts its grading process and computes the expected values
     # now, while this process prepares the jobs (futures kept to the end: a released one's
     # task may be dropped).
@@ -489,13 +489,13 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
         ones = list(itertools.islice(waiting, group))
         if not ones:
             return
-        batch_jobs = [one.job(hw, seed, hide, timeout, out) for one in ones]
+        group_jobs = [one.job(hw, seed, hide, timeout, out) for one in ones]
         if client is None:
-            future = executor.submit(tracked, ones[0].sub.key, batch_jobs[0])
+            future = executor.submit(tracked, ones[0].sub.key, group_jobs[0])
         else:
-            for job in batch_jobs:
+            for job in group_jobs:
                 job["course"] = course
-            future = executor.submit(remote.grade_remote_group, batch_jobs)
+            future = executor.submit(remote.grade_remote_group, group_jobs)
         futures[future] = ones
 
     def store(one, outcome):
@@ -545,6 +545,16 @@ def _grade_all(hw, todo, seed, hide, timeout, args, out, results):
             del warming
             executor.shutdown(wait=False)
             client.close()
+
+
+def _workers_of(client):
+    """{address: info} of the Dask cluster's workers now (all of them: recent versions of
+    ``distributed`` list only a few unless asked for all)."""
+    try:
+        info = client.scheduler_info(n_workers=-1)
+    except TypeError:  # a version before that argument, which lists them all
+        info = client.scheduler_info()
+    return info.get("workers", {})
 
 
 def _progress(total, label, disabled):
