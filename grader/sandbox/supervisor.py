@@ -129,6 +129,7 @@ class Sandbox:
         self.output_path = os.path.join(self.root, "output.txt")
         self._output_seen = 0
         self._worker_pid = None
+        self._held_is_init = False  # the process held is PID 1 of its own PID namespace
         self._wait_fd = None  # (worker pid, its open schedstat) while that worker lives
         self._interrupted = False
         self.restarts = 0
@@ -234,6 +235,7 @@ class Sandbox:
             return self._stopped()
         self._prepare_files()
         self._worker_pid = None
+        self._held_is_init = False
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         config = {"fd_in": to_worker_r, "fd_out": from_worker_w,
@@ -308,12 +310,14 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
-        if not self.namespaces:  # what left the process group (setsid, double fork)
+        # What left the process group (setsid, double fork) is killed by uid, except when the
+        # process just reaped was PID 1 of the worker's own PID namespace (seen while it
+        # lived): that exit completes only once the kernel has killed and reaped every
+        # process of the namespace, and none can start one outside it. A relay in between
+        # (a fresh interpreter, or a template that may not fork into a PID namespace) can
+        # die before the worker does: then the scan stays.
+        if not self._held_is_init:
             isolation.kill_all_of(self.uid)
-        # With namespaces nothing of the worker's can be left: the exit of a PID namespace's
-        # PID 1 (the worker, or the worker that the process reaped here waited for) completes
-        # only once the kernel has killed and reaped every process in that namespace, and no
-        # process inside can start one outside it.
         self._close_wait_fd()
         for stream in (getattr(self, "_to_worker", None),):
             if stream is not None:
@@ -397,7 +401,8 @@ class Sandbox:
         child is the worker."""
         if self._worker_pid is None and self.proc is not None:
             pid = self.proc.pid
-            if self.namespaces and not callclock.is_namespace_init(pid):
+            self._held_is_init = self.namespaces and callclock.is_namespace_init(pid)
+            if self.namespaces and not self._held_is_init:
                 pid = callclock.only_child(pid)
             self._worker_pid = pid
         return self._worker_pid
