@@ -15,6 +15,7 @@ import atexit
 import base64
 import itertools
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -192,7 +193,6 @@ def serve():
     """The grading process: one JSON job per line on stdin, each graded on a thread of its
     own (as many at a time as the Dask worker process has threads asking), one tagged JSON
     outcome per line on stdout."""
-    import os
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever grading prints goes to stderr, never into the answers
     sys.stdout = sys.stderr
